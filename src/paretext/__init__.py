@@ -1,0 +1,1 @@
+"""paretext: optimize the text inside LLM systems with GEPA."""

@@ -1,0 +1,162 @@
+"""Committed records.  Frozen and slotted: nothing handed out is ever mutated."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal
+
+from ._ids import CandidateId, ExampleId
+
+__all__ = [
+    "Candidate",
+    "Example",
+    "Feedback",
+    "Origin",
+    "Proposal",
+    "Result",
+    "Rollout",
+    "TraceStep",
+    "UsageTotals",
+]
+
+Origin = Literal["seed", "mutation", "merge"]
+
+_EMPTY: Mapping[str, float] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class Feedback:
+    """What a metric says about one output: a score and *why*.
+
+    ``objectives`` holds named sub-scores for multi-objective metrics; the engine
+    can build its frontier over them (``EngineConfig.frontier``).
+    """
+
+    score: float
+    text: str = ""
+    objectives: Mapping[str, float] = field(default=_EMPTY)
+
+
+@dataclass(frozen=True, slots=True)
+class TraceStep:
+    """One step of a program run, tagged with the component whose text it used.
+
+    Reflection on component ``c`` is shown the steps tagged ``c`` (or every step
+    when none is tagged), so it sees what that component actually did.
+    """
+
+    component: str | None
+    inputs: Any
+    output: Any
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """A labelled example: a stable id plus the user's payload, passed as is."""
+
+    id: ExampleId
+    data: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Rollout:
+    """One evaluation of one candidate on one example: output, trace, score, feedback.
+
+    ``error`` is set when the program or metric failed; the score is then 0
+    (or the metric's floor) and the message is shown to reflection.
+    """
+
+    candidate_hash: str
+    example_id: ExampleId
+    output: Any
+    trace: tuple[TraceStep, ...]
+    score: float
+    feedback: str
+    objectives: Mapping[str, float] = field(default=_EMPTY)
+    error: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A committed candidate: its texts, lineage, and validation scores."""
+
+    id: CandidateId
+    components: Mapping[str, str]
+    parents: tuple[CandidateId, ...]
+    origin: Origin
+    iteration: int | None
+    changed: tuple[str, ...]
+    val_scores: Mapping[ExampleId, float]
+    val_objectives: Mapping[str, float] = field(default=_EMPTY)
+
+    @property
+    def score(self) -> float:
+        """Mean validation score (0.0 for an empty validation set)."""
+        values = list(self.val_scores.values())
+        return math.fsum(values) / len(values) if values else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    """One proposal attempt, accepted or not, with the reason."""
+
+    iteration: int
+    kind: Literal["mutation", "merge"]
+    parents: tuple[CandidateId, ...]
+    components: tuple[str, ...]
+    texts: Mapping[str, str] | None
+    gate_examples: tuple[ExampleId, ...]
+    parent_gate_score: float | None
+    child_gate_score: float | None
+    accepted: bool
+    reason: str
+    candidate_id: CandidateId | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UsageTotals:
+    """LM usage of one model over a run."""
+
+    model: str
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float | None = 0.0
+    cache_hits: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """What an optimization returns."""
+
+    best: Candidate
+    candidates: tuple[Candidate, ...]
+    frontier: tuple[Candidate, ...]
+    best_outputs: Mapping[ExampleId, Any]
+    best_candidate_per_instance: Mapping[ExampleId, CandidateId]
+    proposals: tuple[Proposal, ...]
+    failures: tuple[str, ...]
+    rollouts_used: int
+    rollouts_limit: int | None
+    usage: tuple[UsageTotals, ...]
+    stop_reason: str
+    run_path: str | None
+
+    @property
+    def lineage(self) -> Mapping[CandidateId, tuple[CandidateId, ...]]:
+        """Each candidate id mapped to its parents' ids."""
+        return MappingProxyType({c.id: c.parents for c in self.candidates})
+
+    def candidate(self, candidate_id: str) -> Candidate:
+        for c in self.candidates:
+            if c.id == candidate_id:
+                return c
+        raise KeyError(candidate_id)

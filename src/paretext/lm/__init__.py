@@ -1,0 +1,18 @@
+"""Language models behind one protocol: clients, wrappers and a scripted fake."""
+
+from __future__ import annotations
+
+from ._base import LM, ChatRequest, LMResponse, Message, Usage
+from ._cache import CachedLM, ResponseStore
+from ._scripted import ScriptedLM
+
+__all__ = [
+    "LM",
+    "CachedLM",
+    "ChatRequest",
+    "LMResponse",
+    "Message",
+    "ResponseStore",
+    "ScriptedLM",
+    "Usage",
+]
