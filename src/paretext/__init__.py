@@ -1,1 +1,77 @@
-"""paretext: optimize the text inside LLM systems with GEPA."""
+"""paretext: optimize the text inside LLM systems with GEPA.
+
+Reflective prompt evolution with a per-instance Pareto frontier, system-aware
+merge, an exact rollout budget, and runs that resume exactly.
+"""
+
+from __future__ import annotations
+
+from . import errors
+from ._config import Budget, EngineConfig, MergeConfig, ReflectionConfig, StopConfig
+from ._ids import CandidateId, ExampleId
+from ._types import Candidate, Example, Feedback, Proposal, Result, Rollout, TraceStep, UsageTotals
+from .api import aoptimize, asearch, optimize, search
+from .engine import (
+    BestSelector,
+    CandidateSelector,
+    ComponentSelector,
+    EngineObserver,
+    EpsilonGreedySelector,
+    ParetoSelector,
+    RoundRobinComponents,
+    TopKParetoSelector,
+)
+from .errors import ConfigError, ParetextError
+from .lm import LM, ChatRequest, LMResponse, ScriptedLM
+from .metric import Metric
+from .program import ChatProgram, ChatStep, FunctionProgram, Pipeline, Program, Trace
+from .store import InMemoryRunStore, RunStore, SQLiteRunStore
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "LM",
+    "BestSelector",
+    "Budget",
+    "Candidate",
+    "CandidateId",
+    "CandidateSelector",
+    "ChatProgram",
+    "ChatRequest",
+    "ChatStep",
+    "ComponentSelector",
+    "ConfigError",
+    "EngineConfig",
+    "EngineObserver",
+    "EpsilonGreedySelector",
+    "Example",
+    "ExampleId",
+    "Feedback",
+    "FunctionProgram",
+    "InMemoryRunStore",
+    "LMResponse",
+    "MergeConfig",
+    "Metric",
+    "ParetextError",
+    "ParetoSelector",
+    "Pipeline",
+    "Program",
+    "Proposal",
+    "ReflectionConfig",
+    "Result",
+    "Rollout",
+    "RoundRobinComponents",
+    "RunStore",
+    "SQLiteRunStore",
+    "ScriptedLM",
+    "StopConfig",
+    "TopKParetoSelector",
+    "Trace",
+    "TraceStep",
+    "UsageTotals",
+    "aoptimize",
+    "asearch",
+    "errors",
+    "optimize",
+    "search",
+]

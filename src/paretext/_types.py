@@ -24,7 +24,6 @@ __all__ = [
 
 Origin = Literal["seed", "mutation", "merge"]
 
-_EMPTY: Mapping[str, float] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +36,7 @@ class Feedback:
 
     score: float
     text: str = ""
-    objectives: Mapping[str, float] = field(default=_EMPTY)
+    objectives: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +75,7 @@ class Rollout:
     trace: tuple[TraceStep, ...]
     score: float
     feedback: str
-    objectives: Mapping[str, float] = field(default=_EMPTY)
+    objectives: Mapping[str, float] = field(default_factory=dict)
     error: str | None = None
 
     @property
@@ -95,7 +94,7 @@ class Candidate:
     iteration: int | None
     changed: tuple[str, ...]
     val_scores: Mapping[ExampleId, float]
-    val_objectives: Mapping[str, float] = field(default=_EMPTY)
+    val_objectives: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def score(self) -> float:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ._base import LM, ChatRequest, LMResponse, Message, Usage
 from ._cache import CachedLM, ResponseStore
 from ._scripted import ScriptedLM
+from ._usage import MeteredLM, UsageTracker
 
 __all__ = [
     "LM",
@@ -12,7 +13,9 @@ __all__ = [
     "ChatRequest",
     "LMResponse",
     "Message",
+    "MeteredLM",
     "ResponseStore",
     "ScriptedLM",
     "Usage",
+    "UsageTracker",
 ]

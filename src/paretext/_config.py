@@ -1,0 +1,189 @@
+"""Typed, frozen configuration.  Loose user inputs are turned into these once, in api.py."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .engine._selection import CandidateSelector, ComponentSelector
+
+__all__ = [
+    "PRESET_PROPOSALS",
+    "Budget",
+    "EngineConfig",
+    "MergeConfig",
+    "ReflectionConfig",
+    "StopConfig",
+]
+
+#: Proposals per component that each preset pays for.
+PRESET_PROPOSALS: dict[str, int] = {"light": 8, "medium": 20, "heavy": 40}
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """Spending limits.  ``rollouts`` is exact (reserved before spending); the others stop
+    new proposals once reached (tokens and usd count every LM call, task and reflection).
+    """
+
+    rollouts: int | None = None
+    usd: float | None = None
+    tokens: int | None = None
+    minutes: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("rollouts", "usd", "tokens", "minutes"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int | float) or value <= 0):
+                raise ConfigError(f"Budget.{name} must be a positive number, got {value!r}")
+        if all(getattr(self, n) is None for n in ("rollouts", "usd", "tokens", "minutes")):
+            raise ConfigError("a Budget needs at least one of rollouts, usd, tokens or minutes")
+
+    @staticmethod
+    def preset(
+        name: str, *, n_val: int, n_components: int, minibatch_size: int, accept_rate: float = 0.4
+    ) -> Budget:
+        """Rollouts for ``light``/``medium``/``heavy``, in GEPA-native units.
+
+        ``proposals = P[name] * n_components`` (P = 8, 20, 40), and::
+
+            rollouts = n_val                                  # seed validation
+                     + proposals * 2 * minibatch_size         # parent + child minibatches
+                     + ceil(accept_rate * proposals) * n_val  # validating survivors
+
+        so a preset pays for the same number of proposals whatever the data size.
+        """
+        if name not in PRESET_PROPOSALS:
+            raise ConfigError(f"unknown budget preset {name!r}; choose one of {sorted(PRESET_PROPOSALS)}")
+        proposals = PRESET_PROPOSALS[name] * max(1, n_components)
+        rollouts = (
+            n_val
+            + proposals * 2 * minibatch_size
+            + math.ceil(accept_rate * proposals) * n_val
+        )
+        return Budget(rollouts=rollouts)
+
+
+@dataclass(frozen=True, slots=True)
+class ReflectionConfig:
+    """How reflective mutation builds its prompt and reads the reply."""
+
+    minibatch_size: int = 3
+    components: Literal["round_robin", "all"] | ComponentSelector = "round_robin"
+    template: Literal["auto", "short", "full"] = "auto"
+    max_chars_per_example: int = 3000
+    max_rejected_shown: int = 3
+    structured_output: bool = False
+    temperature: float | None = None
+    max_tokens: int | None = None
+    attempts: int = 2
+    skip_perfect: bool = True
+
+    def __post_init__(self) -> None:
+        if self.minibatch_size < 1:
+            raise ConfigError("ReflectionConfig.minibatch_size must be >= 1")
+        if self.attempts < 1:
+            raise ConfigError("ReflectionConfig.attempts must be >= 1")
+        if self.max_chars_per_example < 200:
+            raise ConfigError("ReflectionConfig.max_chars_per_example must be >= 200")
+
+    def component_selector(self) -> ComponentSelector:
+        from .engine._selection import AllComponents, ComponentSelector, RoundRobinComponents
+
+        if isinstance(self.components, ComponentSelector):
+            return self.components
+        if self.components == "round_robin":
+            return RoundRobinComponents()
+        if self.components == "all":
+            return AllComponents()
+        raise ConfigError(f"unknown component selection {self.components!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class MergeConfig:
+    """System-aware merge of candidates from divergent lineages."""
+
+    enabled: bool = True
+    max_merges: int = 5
+    gate_size: int = 5
+
+    def __post_init__(self) -> None:
+        if self.max_merges < 0 or self.gate_size < 1:
+            raise ConfigError("MergeConfig needs max_merges >= 0 and gate_size >= 1")
+
+
+@dataclass(frozen=True, slots=True)
+class StopConfig:
+    """Stop conditions besides the budget.  All but time, signal and file are deterministic."""
+
+    max_proposals: int | None = None
+    patience: int | None = None
+    score_threshold: float | None = None
+    stop_file: str | None = None
+    handle_signals: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    """The search itself.
+
+    ``concurrency`` caps rollouts and LM calls running at once and never changes
+    results.  ``proposals_in_flight`` is part of the algorithm: proposal *i* is
+    planned from the state committed after proposal *i - proposals_in_flight*.
+    """
+
+    seed: int = 0
+    concurrency: int = 16
+    proposals_in_flight: int = 4
+    selector: Literal["pareto", "best", "epsilon_greedy", "top_k_pareto"] | CandidateSelector = (
+        "pareto"
+    )
+    frontier: Literal["instance", "objective", "hybrid"] = "instance"
+    perfect_score: float = 1.0
+    fail_fast_after: int = 10
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1:
+            raise ConfigError("EngineConfig.concurrency must be >= 1")
+        if self.proposals_in_flight < 1:
+            raise ConfigError("EngineConfig.proposals_in_flight must be >= 1")
+        if self.perfect_score <= 0:
+            raise ConfigError("EngineConfig.perfect_score must be > 0")
+
+    def candidate_selector(self) -> CandidateSelector:
+        from .engine._selection import (
+            BestSelector,
+            CandidateSelector,
+            EpsilonGreedySelector,
+            ParetoSelector,
+            TopKParetoSelector,
+        )
+
+        if isinstance(self.selector, CandidateSelector):
+            return self.selector
+        table: dict[str, CandidateSelector] = {
+            "pareto": ParetoSelector(),
+            "best": BestSelector(),
+            "epsilon_greedy": EpsilonGreedySelector(),
+            "top_k_pareto": TopKParetoSelector(),
+        }
+        if self.selector not in table:
+            raise ConfigError(f"unknown selector {self.selector!r}; choose one of {sorted(table)}")
+        return table[self.selector]
+
+
+def config_fingerprint(*configs: object) -> dict[str, Any]:
+    """The decision-relevant settings, as JSON, for checking a resumed run matches."""
+    out: dict[str, Any] = {}
+    for cfg in configs:
+        data = asdict(cfg)  # type: ignore[call-overload]
+        for key, value in list(data.items()):
+            if not isinstance(value, str | int | float | bool | type(None) | list | dict):
+                data[key] = type(value).__name__
+        out[type(cfg).__name__] = data
+    return out

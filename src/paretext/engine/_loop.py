@@ -1,0 +1,575 @@
+"""The scheduler: plan → execute (concurrently) → commit (in order).
+
+Proposal *i* is planned, synchronously, right after proposal
+*i - proposals_in_flight* commits, from committed state only, with an RNG
+seeded by ``(seed, i)``.  Commits happen in iteration order.  So the same seed
+and the same LM answers give the same result whatever the timing, and a
+resumed run (which replays recorded rollouts and LM calls) retraces the
+original exactly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import os
+import random
+import signal
+import time
+from collections import deque
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from .._config import Budget, EngineConfig, MergeConfig, ReflectionConfig, StopConfig
+from .._ids import CandidateId, ExampleId, content_hash
+from .._types import Candidate, Example, Proposal, Result, Rollout
+from ..errors import EvaluationsFailed, LMError, ReflectionParseError
+from ..lm._base import LM
+from ..lm._usage import UsageTracker
+from ..metric import Metric
+from ..program import Program
+from ..propose import MergeProposer, ReflectionProposer, ancestors, common_ancestor, plan_components
+from ..store import RunStore
+from ._budget import Ledger, Reservation
+from ._evaluator import Evaluator
+from ._observer import EngineObserver
+from ._sampling import EpochSampler
+from ._state import CommittedState, mean_objectives
+
+__all__ = ["Engine", "RunSpec"]
+
+LM_FAILURE_LIMIT = 5
+SKIPPED_PERFECT = "skipped: the parent is already perfect on this minibatch"
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything one run needs, already validated and resolved (see api.py)."""
+
+    seed_components: Mapping[str, str]
+    train: Sequence[Example]
+    val: Sequence[Example]
+    program: Program
+    metric: Metric
+    reflection_lm: LM
+    store: RunStore
+    budget: Budget
+    engine: EngineConfig = field(default_factory=EngineConfig)
+    reflection: ReflectionConfig = field(default_factory=ReflectionConfig)
+    merge: MergeConfig = field(default_factory=MergeConfig)
+    stop: StopConfig = field(default_factory=StopConfig)
+    tracker: UsageTracker = field(default_factory=UsageTracker)
+    search_mode: bool = False
+
+
+@dataclass(frozen=True)
+class _Plan:
+    iteration: int
+    kind: Literal["mutation", "merge"]
+    parents: tuple[Candidate, ...]
+    parent_hashes: tuple[str, ...]
+    components: tuple[str, ...]
+    gate: tuple[ExampleId, ...]
+    paid_parent_pairs: frozenset[ExampleId]
+    rejected: Mapping[str, tuple[str, ...]]
+    known_hashes: frozenset[str]
+    ancestor: Candidate | None
+    merge_wins: tuple[tuple[str, ...], tuple[str, ...]]
+    reservation: Reservation
+
+
+@dataclass
+class _Outcome:
+    plan: _Plan
+    accepted: bool
+    reason: str
+    texts: dict[str, str] | None = None
+    child: dict[str, str] | None = None
+    child_hash: str | None = None
+    parent_gate: float | None = None
+    child_gate: float | None = None
+    val_rollouts: list[Rollout] = field(default_factory=list)
+    evaluated: list[tuple[str, ExampleId]] = field(default_factory=list)
+    lm_failure: str | None = None
+
+
+class Engine:
+    def __init__(self, spec: RunSpec, observer: EngineObserver | None = None) -> None:
+        self.spec = spec
+        self.observer = observer or EngineObserver()
+        cfg = spec.engine
+        self._limiter = asyncio.Semaphore(cfg.concurrency)
+        examples = {e.id: e for e in (*spec.train, *spec.val)}
+        self._examples: dict[ExampleId, Example] = examples
+        self.evaluator = Evaluator(spec.program, spec.metric, examples, spec.store, self._limiter)
+        self.ledger = Ledger(spec.budget.rollouts)
+        self.state = CommittedState(cfg.frontier, [e.id for e in spec.val])
+        self._val_ids = tuple(e.id for e in spec.val)
+        self._sampler = EpochSampler([e.id for e in spec.train], spec.reflection.minibatch_size, cfg.seed)
+        self._selector = cfg.candidate_selector()
+        self._components = spec.reflection.component_selector()
+        self._reflector = ReflectionProposer(spec.reflection_lm, spec.reflection, self._limiter)
+        self._merger = MergeProposer(spec.reflection_lm, self._limiter, temperature=spec.reflection.temperature)
+        # Planner bookkeeping: changed only at plan time, in iteration order.
+        self._attempts_from: dict[CandidateId, int] = {}
+        self._mutations_planned = 0
+        self._planned_pairs: set[tuple[str, ExampleId]] = set()
+        self._merge_pairs_tried: set[frozenset[CandidateId]] = set()
+        self._event_seq = 0
+        self._external_stop: str | None = None
+        self._deadline: float | None = None
+
+    # -- public ------------------------------------------------------------------
+    async def run(self) -> Result:
+        spec = self.spec
+        started = time.monotonic()
+        if spec.budget.minutes is not None:
+            self._deadline = started + spec.budget.minutes * 60
+        self.observer.on_start(self.ledger.limit)
+        with self._signal_handlers():
+            await self._evaluate_seed()
+            stop_reason = await self._search()
+        result = self._result(stop_reason)
+        spec.store.finish(_summary(result, time.monotonic() - started))
+        self.observer.on_finish(result)
+        return result
+
+    def request_stop(self, reason: str) -> None:
+        """Stop planning new proposals; those in flight finish and commit."""
+        self._external_stop = self._external_stop or reason
+
+    # -- seed --------------------------------------------------------------------
+    async def _evaluate_seed(self) -> None:
+        spec = self.spec
+        components = dict(spec.seed_components)
+        seed_hash = content_hash(components)
+        reservation = self.ledger.reserve(len(self._val_ids))
+        probe = self._val_ids[: max(1, min(spec.engine.fail_fast_after, len(self._val_ids)))]
+        first = await self._evaluate_many(components, seed_hash, probe, reservation)
+        if all(r.failed for r in first):
+            errors = [r.error or "" for r in first]
+            raise EvaluationsFailed(
+                f"all of the first {len(first)} evaluations of the seed failed; stopping before "
+                f"spending the budget. First error: {errors[0]}",
+                errors=errors,
+            )
+        rest = await self._evaluate_many(components, seed_hash, self._val_ids[len(probe):], reservation)
+        reservation.release()
+        rollouts = [*first, *rest]
+        seed = Candidate(
+            id=self.state.next_id(),
+            components=components,
+            parents=(),
+            origin="seed",
+            iteration=None,
+            changed=(),
+            val_scores={r.example_id: r.score for r in rollouts},
+            val_objectives=mean_objectives(rollouts),
+        )
+        self.state.add_candidate(seed, seed_hash, rollouts)
+        self.spec.store.put_candidate(seed)
+        self._event("seed", {"candidate": seed.id, "score": seed.score})
+        self.observer.on_commit(self.state, self.ledger, None)
+
+    async def _evaluate_many(
+        self,
+        components: Mapping[str, str],
+        candidate_hash: str,
+        ids: Sequence[ExampleId],
+        reservation: Reservation | None,
+        paid: frozenset[ExampleId] | None = None,
+    ) -> list[Rollout]:
+        """Evaluate ``ids``; charge ``reservation`` for those in ``paid`` (all when ``None``)."""
+        for ex in ids:
+            if reservation is not None and (paid is None or ex in paid):
+                reservation.charge(1)
+        rollouts = await asyncio.gather(*(self.evaluator.evaluate(components, candidate_hash, ex) for ex in ids))
+        self.observer.on_rollouts(self.ledger)
+        return list(rollouts)
+
+    # -- the loop ----------------------------------------------------------------
+    async def _search(self) -> str:
+        in_flight: deque[tuple[_Plan, asyncio.Task[_Outcome]]] = deque()
+        iteration = 0
+        stop_reason: str | None = None
+        try:
+            while True:
+                while stop_reason is None and len(in_flight) < self.spec.engine.proposals_in_flight:
+                    stop_reason = self._stop_reason(iteration)
+                    if stop_reason is not None:
+                        break
+                    plan = self._plan(iteration)
+                    if plan is None:
+                        if not in_flight:
+                            stop_reason = "budget exhausted"
+                        break
+                    in_flight.append((plan, asyncio.create_task(self._execute(plan))))
+                    iteration += 1
+                if not in_flight:
+                    return stop_reason or "budget exhausted"
+                _plan, task = in_flight[0]
+                outcome = await task
+                in_flight.popleft()
+                self._commit(outcome)
+        finally:
+            for _, task in in_flight:
+                task.cancel()
+            for _, task in in_flight:
+                with contextlib.suppress(BaseException):
+                    await task
+
+    def _stop_reason(self, iteration: int) -> str | None:
+        stop, state = self.spec.stop, self.state
+        if self._external_stop:
+            return self._external_stop
+        if self._deadline is not None and time.monotonic() >= self._deadline:
+            return "time limit reached"
+        if stop.stop_file and os.path.exists(stop.stop_file):
+            return f"stop file {stop.stop_file} found"
+        if stop.max_proposals is not None and iteration >= stop.max_proposals:
+            return f"max_proposals={stop.max_proposals} reached"
+        if stop.patience is not None and state.since_improvement >= stop.patience:
+            return f"no improvement in {stop.patience} proposals"
+        if stop.score_threshold is not None and state.best_score() >= stop.score_threshold:
+            return f"score threshold {stop.score_threshold} reached"
+        budget, tracker = self.spec.budget, self.spec.tracker
+        if budget.tokens is not None and tracker.total_tokens() >= budget.tokens:
+            return "token budget spent"
+        if budget.usd is not None:
+            cost = tracker.total_cost_usd()
+            if cost is not None and cost >= budget.usd:
+                return "usd budget spent"
+        return None
+
+    # -- planning (synchronous, committed state only) ------------------------------
+    def _plan(self, iteration: int) -> _Plan | None:
+        rng = random.Random(f"{self.spec.engine.seed}:{iteration}")
+        state = self.state
+        if state.merges_due > 0:
+            plan = self._plan_merge(iteration, rng)
+            if plan is not None:
+                state.merges_due -= 1
+                return plan
+        return self._plan_mutation(iteration, rng)
+
+    def _plan_mutation(self, iteration: int, rng: random.Random) -> _Plan | None:
+        state = self.state
+        parent_id = self._selector.select(state.view(), rng)
+        parent = state.pool[parent_id]
+        parent_hash = state.hashes[parent_id]
+        batch = self._sampler.batch(self._mutations_planned)
+        paid = frozenset(
+            ex for ex in batch
+            if (parent_hash, ex) not in state.evaluated and (parent_hash, ex) not in self._planned_pairs
+        )
+        child_val = [ex for ex in self._val_ids if ex not in batch]
+        cost = len(paid) + len(batch) + len(child_val)
+        if not self.ledger.can_reserve(cost):
+            return None
+        attempt = self._attempts_from.get(parent_id, 0)
+        components = self._components.choose(list(parent.components), parent.changed, attempt)
+        self._attempts_from[parent_id] = attempt + 1
+        self._mutations_planned += 1
+        self._planned_pairs.update((parent_hash, ex) for ex in batch)
+        return _Plan(
+            iteration=iteration,
+            kind="mutation",
+            parents=(parent,),
+            parent_hashes=(parent_hash,),
+            components=components,
+            gate=batch,
+            paid_parent_pairs=paid,
+            rejected={c: tuple(state.rejected.get((parent_id, c), ())) for c in components},
+            known_hashes=frozenset(state.by_hash),
+            ancestor=None,
+            merge_wins=((), ()),
+            reservation=self.ledger.reserve(cost),
+        )
+
+    def _plan_merge(self, iteration: int, rng: random.Random) -> _Plan | None:
+        state = self.state
+        cost = len(self._val_ids)
+        if not self.ledger.can_reserve(cost):
+            return None
+        pairs = self.merge_candidates()
+        if not pairs:
+            return None
+        a_id, b_id, anc_id = pairs[rng.randrange(len(pairs))]
+        self._merge_pairs_tried.add(frozenset((a_id, b_id)))
+        a, b = state.pool[a_id], state.pool[b_id]
+        differ = [ex for ex in self._val_ids if a.val_scores[ex] != b.val_scores[ex]]
+        same = [ex for ex in self._val_ids if ex not in differ]
+        size = min(self.spec.merge.gate_size, len(self._val_ids))
+        picked = rng.sample(differ, min(size, len(differ)))
+        picked += rng.sample(same, size - len(picked))
+        gate = tuple(ex for ex in self._val_ids if ex in picked)
+        return _Plan(
+            iteration=iteration,
+            kind="merge",
+            parents=(a, b),
+            parent_hashes=(state.hashes[a_id], state.hashes[b_id]),
+            components=(),
+            gate=gate,
+            paid_parent_pairs=frozenset(),
+            rejected={},
+            known_hashes=frozenset(state.by_hash),
+            ancestor=state.pool[anc_id],
+            merge_wins=(tuple(state.wins(a_id)), tuple(state.wins(b_id))),
+            reservation=self.ledger.reserve(cost),
+        )
+
+    def merge_candidates(self) -> list[tuple[CandidateId, CandidateId, CandidateId]]:
+        """Frontier pairs from divergent lineages worth merging, with their common ancestor.
+
+        A pair qualifies when neither descends from the other, it was never tried,
+        their texts differ, and both score at least as well as the common ancestor.
+        """
+        state = self.state
+        front = [c for c in state.order if c in state.frontier]
+        out: list[tuple[CandidateId, CandidateId, CandidateId]] = []
+        for i, a in enumerate(front):
+            for b in front[i + 1 :]:
+                if frozenset((a, b)) in self._merge_pairs_tried:
+                    continue
+                if a in ancestors(b, state.pool) or b in ancestors(a, state.pool):
+                    continue
+                if state.pool[a].components == state.pool[b].components:
+                    continue
+                anc = common_ancestor(a, b, state.pool, state.order)
+                if anc is None:
+                    continue
+                floor = state.pool[anc].score
+                if state.pool[a].score < floor or state.pool[b].score < floor:
+                    continue
+                out.append((a, b, anc))
+        return out
+
+    # -- execution (concurrent) ------------------------------------------------------
+    async def _execute(self, plan: _Plan) -> _Outcome:
+        if plan.kind == "merge":
+            return await self._execute_merge(plan)
+        return await self._execute_mutation(plan)
+
+    async def _execute_mutation(self, plan: _Plan) -> _Outcome:
+        parent, parent_hash = plan.parents[0], plan.parent_hashes[0]
+        parent_rollouts = await self._evaluate_many(
+            parent.components, parent_hash, plan.gate, plan.reservation, plan.paid_parent_pairs
+        )
+        evaluated = [(parent_hash, ex) for ex in plan.gate]
+        perfect = self.spec.engine.perfect_score
+        if self.spec.reflection.skip_perfect and all(r.score >= perfect for r in parent_rollouts):
+            return _Outcome(plan, False, SKIPPED_PERFECT, evaluated=evaluated)
+        payloads = [self._examples[ex].data for ex in plan.gate]
+        try:
+            new_texts = await asyncio.gather(*(
+                self._reflector.propose_component(
+                    iteration=plan.iteration,
+                    component=comp,
+                    current=parent.components[comp],
+                    examples=payloads,
+                    rollouts=parent_rollouts,
+                    rejected=plan.rejected.get(comp, ()),
+                )
+                for comp in plan.components
+            ))
+        except ReflectionParseError as exc:
+            return _Outcome(plan, False, f"reflection unusable: {exc}", evaluated=evaluated)
+        except LMError as exc:
+            return _Outcome(plan, False, f"reflection LM failed: {exc}", evaluated=evaluated, lm_failure=str(exc))
+        texts = dict(zip(plan.components, new_texts, strict=True))
+        child = {**parent.components, **texts}
+        parent_sum = math.fsum(r.score for r in parent_rollouts)
+        return await self._gate_and_validate(plan, child, texts, parent_sum, evaluated)
+
+    async def _execute_merge(self, plan: _Plan) -> _Outcome:
+        a, b = plan.parents
+        assert plan.ancestor is not None
+        merged, conflicts = plan_components(a, b, plan.ancestor)
+        try:
+            for comp in conflicts:
+                merged[comp] = await self._merger.synthesize(
+                    iteration=plan.iteration,
+                    a=a.components[comp],
+                    b=b.components[comp],
+                    ancestor=plan.ancestor.components[comp],
+                    a_wins=plan.merge_wins[0],
+                    b_wins=plan.merge_wins[1],
+                )
+        except ReflectionParseError as exc:
+            return _Outcome(plan, False, f"merge synthesis unusable: {exc}")
+        except LMError as exc:
+            return _Outcome(plan, False, f"merge LM failed: {exc}", lm_failure=str(exc))
+        child = {name: merged[name] for name in a.components}
+        texts = {k: v for k, v in child.items() if v != a.components[k]}
+        best_parent = max(math.fsum(p.val_scores[ex] for ex in plan.gate) for p in (a, b))
+        return await self._gate_and_validate(plan, child, texts, best_parent, [])
+
+    async def _gate_and_validate(
+        self,
+        plan: _Plan,
+        child: dict[str, str],
+        texts: dict[str, str],
+        reference: float,
+        evaluated: list[tuple[str, ExampleId]],
+    ) -> _Outcome:
+        """The one acceptance rule: strictly better than the reference on the gate batch."""
+        child_hash = content_hash(child)
+        duplicate = child_hash in plan.known_hashes or child_hash in plan.parent_hashes
+        if duplicate:
+            return _Outcome(plan, False, "duplicate of an existing candidate", texts=texts, evaluated=evaluated)
+        gate_rollouts = await self._evaluate_many(child, child_hash, plan.gate, plan.reservation)
+        evaluated = [*evaluated, *((child_hash, ex) for ex in plan.gate)]
+        child_sum = math.fsum(r.score for r in gate_rollouts)
+        common = {"texts": texts, "child": child, "child_hash": child_hash,
+                  "parent_gate": reference, "child_gate": child_sum}
+        if child_sum <= reference:
+            return _Outcome(
+                plan, False, f"gate: {child_sum:g} is not above {reference:g} on the minibatch",
+                evaluated=evaluated, **common,  # type: ignore[arg-type]
+            )
+        rest = [ex for ex in self._val_ids if ex not in plan.gate]
+        val_more = await self._evaluate_many(child, child_hash, rest, plan.reservation)
+        by_id = {r.example_id: r for r in (*gate_rollouts, *val_more)}
+        val_rollouts = [by_id[ex] for ex in self._val_ids]
+        return _Outcome(
+            plan, True, "accepted", val_rollouts=val_rollouts,
+            evaluated=[*evaluated, *((child_hash, ex) for ex in rest)], **common,  # type: ignore[arg-type]
+        )
+
+    # -- commit (in iteration order) -----------------------------------------------
+    def _commit(self, outcome: _Outcome) -> None:
+        plan, state = outcome.plan, self.state
+        plan.reservation.release()
+        state.evaluated.update(outcome.evaluated)
+        candidate_id: CandidateId | None = None
+        improved = False
+        if outcome.accepted:
+            assert outcome.child is not None and outcome.child_hash is not None
+            candidate_id = state.next_id()
+            candidate = Candidate(
+                id=candidate_id,
+                components=outcome.child,
+                parents=tuple(p.id for p in plan.parents),
+                origin=plan.kind,
+                iteration=plan.iteration,
+                changed=tuple(outcome.texts or ()),
+                val_scores={r.example_id: r.score for r in outcome.val_rollouts},
+                val_objectives=mean_objectives(outcome.val_rollouts),
+            )
+            improved = state.add_candidate(candidate, outcome.child_hash, outcome.val_rollouts)
+            self.spec.store.put_candidate(candidate)
+            if plan.kind == "merge":
+                state.merges_done += 1
+            elif self.spec.merge.enabled and state.merges_done + state.merges_due < self.spec.merge.max_merges:
+                state.merges_due += 1
+        elif plan.kind == "mutation" and outcome.texts:
+            for comp, text in outcome.texts.items():
+                state.rejected.setdefault((plan.parents[0].id, comp), []).append(text)
+        state.since_improvement = 0 if improved else state.since_improvement + 1
+        if outcome.lm_failure is not None:
+            state.lm_failure_streak += 1
+        elif plan.kind == "mutation" and outcome.reason != SKIPPED_PERFECT:
+            state.lm_failure_streak = 0
+        proposal = Proposal(
+            iteration=plan.iteration,
+            kind=plan.kind,
+            parents=tuple(p.id for p in plan.parents),
+            components=tuple(outcome.texts or plan.components),
+            texts=outcome.texts,
+            gate_examples=plan.gate,
+            parent_gate_score=outcome.parent_gate,
+            child_gate_score=outcome.child_gate,
+            accepted=outcome.accepted,
+            reason=outcome.reason,
+            candidate_id=candidate_id,
+        )
+        state.proposals.append(proposal)
+        self.spec.store.put_proposal(proposal)
+        self._event("proposal", {"iteration": plan.iteration, "accepted": outcome.accepted,
+                                 "candidate": candidate_id, "spent": self.ledger.spent})
+        self.observer.on_commit(state, self.ledger, proposal)
+        if state.lm_failure_streak >= LM_FAILURE_LIMIT:
+            raise EvaluationsFailed(
+                f"the reflection LM failed {state.lm_failure_streak} times in a row; "
+                f"last error: {outcome.lm_failure}",
+                errors=[outcome.lm_failure or ""],
+            )
+
+    def _event(self, kind: str, payload: Mapping[str, Any]) -> None:
+        self.spec.store.append_event(self._event_seq, kind, payload)
+        self._event_seq += 1
+
+    # -- result ------------------------------------------------------------------
+    def _result(self, stop_reason: str) -> Result:
+        state = self.state
+        best_outputs: dict[ExampleId, Any] = {}
+        best_for: dict[ExampleId, CandidateId] = {}
+        for ex in self._val_ids:
+            cid, _ = state.best_per_instance[ex]
+            rollout = self.evaluator.known(state.hashes[cid], ex)
+            best_outputs[ex] = None if rollout is None else rollout.output
+            best_for[ex] = cid
+        return Result(
+            best=state.best(),
+            candidates=tuple(state.pool[c] for c in state.order),
+            frontier=tuple(state.pool[c] for c in state.order if c in state.frontier),
+            best_outputs=best_outputs,
+            best_candidate_per_instance=best_for,
+            proposals=tuple(state.proposals),
+            failures=self._failures(),
+            rollouts_used=self.ledger.spent,
+            rollouts_limit=self.ledger.limit,
+            usage=self.spec.tracker.totals(),
+            stop_reason=stop_reason,
+            run_path=self.spec.store.location,
+        )
+
+    def _failures(self) -> tuple[str, ...]:
+        out: list[str] = []
+        failed = [
+            r for (h, ex) in sorted(self.state.evaluated)
+            if (r := self.evaluator.known(h, ex)) is not None and r.failed
+        ]
+        if failed:
+            out.append(f"{len(failed)} rollouts failed; first: {failed[0].error} (example {failed[0].example_id})")
+        for p in self.state.proposals:
+            if p.reason.startswith(("reflection", "merge synthesis", "merge LM")):
+                out.append(f"proposal {p.iteration}: {p.reason}")
+        return tuple(out)
+
+    @contextlib.contextmanager
+    def _signal_handlers(self) -> Iterator[None]:
+        if not self.spec.stop.handle_signals:
+            yield
+            return
+        loop = asyncio.get_running_loop()
+        installed: list[signal.Signals] = []
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, self.request_stop, f"stopped by {sig.name}")
+                installed.append(sig)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass
+        try:
+            yield
+        finally:
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+
+
+def _summary(result: Result, seconds: float) -> dict[str, Any]:
+    return {
+        "best": result.best.id,
+        "best_score": result.best.score,
+        "frontier": [c.id for c in result.frontier],
+        "candidates": len(result.candidates),
+        "proposals": len(result.proposals),
+        "accepted": sum(p.accepted for p in result.proposals),
+        "rollouts_used": result.rollouts_used,
+        "rollouts_limit": result.rollouts_limit,
+        "stop_reason": result.stop_reason,
+        "failures": list(result.failures),
+        "seconds": round(seconds, 3),
+    }

@@ -1,0 +1,124 @@
+"""Reflective mutation: show the reflection LM what a component did and why it failed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .._config import ReflectionConfig
+from .._types import Rollout, TraceStep
+from ..errors import ReflectionParseError
+from ..lm._base import LM, ChatRequest, Message
+from ._extract import extract_text, truncate_middle
+from ._templates import REJECTED, SYSTEM, pick_template
+
+__all__ = ["ReflectionProposer", "render_value"]
+
+STRUCTURED_FORMAT: Mapping[str, Any] = {
+    "type": "json_schema",
+    "json_schema": {
+        "name": "new_instruction",
+        "schema": {
+            "type": "object",
+            "properties": {"new_instruction": {"type": "string"}},
+            "required": ["new_instruction"],
+        },
+    },
+}
+
+
+def render_value(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, indent=None, default=repr)
+
+
+def _steps_for(component: str, trace: Sequence[TraceStep]) -> list[TraceStep]:
+    tagged = [s for s in trace if s.component == component]
+    return tagged or [s for s in trace if s.component is None] or list(trace)
+
+
+class ReflectionProposer:
+    """Builds the reflective dataset and prompt for one component; extracts the new text."""
+
+    def __init__(self, lm: LM, config: ReflectionConfig, limiter: asyncio.Semaphore) -> None:
+        self.lm = lm
+        self.config = config
+        self._limiter = limiter
+        self._template = pick_template(config.template, lm.model)
+
+    def render_example(self, index: int, component: str, example: Any, rollout: Rollout) -> str:
+        """One entry of the reflective dataset, held to the per-example character budget."""
+        budget = self.config.max_chars_per_example
+        steps = _steps_for(component, rollout.trace)
+        parts = [f"### Example {index}", f"Input: {truncate_middle(render_value(example), budget // 3)}"]
+        if len(steps) > 1 or (steps and steps[0].component is not None):
+            for step in steps:
+                label = step.name or step.component or "step"
+                parts.append(f"[{label}] input: {truncate_middle(render_value(step.inputs), budget // 6)}")
+                parts.append(f"[{label}] output: {truncate_middle(render_value(step.output), budget // 6)}")
+        parts.append(f"Assistant's answer: {truncate_middle(render_value(rollout.output), budget // 4)}")
+        parts.append(f"Score: {rollout.score:g}")
+        parts.append(f"Feedback: {truncate_middle(rollout.feedback, budget // 4)}")
+        return truncate_middle("\n".join(parts), budget)
+
+    def build_prompt(
+        self,
+        current: str,
+        component: str,
+        examples: Sequence[Any],
+        rollouts: Sequence[Rollout],
+        rejected: Sequence[str],
+    ) -> str:
+        rendered = "\n\n".join(
+            self.render_example(i + 1, component, ex, r)
+            for i, (ex, r) in enumerate(zip(examples, rollouts, strict=True))
+        )
+        shown = list(rejected)[-self.config.max_rejected_shown :]
+        rejected_text = ""
+        if shown:
+            items = "\n".join(f"```\n{truncate_middle(t, 600)}\n```" for t in shown)
+            rejected_text = "\n" + REJECTED.format(items=items)
+        return self._template.format(
+            current=current, count=len(rollouts), examples=rendered, rejected=rejected_text
+        )
+
+    async def propose_component(
+        self,
+        *,
+        iteration: int,
+        component: str,
+        current: str,
+        examples: Sequence[Any],
+        rollouts: Sequence[Rollout],
+        rejected: Sequence[str],
+    ) -> str:
+        """Ask for a new text; retry a failed parse up to ``attempts`` times, then raise."""
+        prompt = self.build_prompt(current, component, examples, rollouts, rejected)
+        example_texts = [render_value(e) for e in examples]
+        last: ReflectionParseError | None = None
+        for attempt in range(self.config.attempts):
+            request = ChatRequest(
+                messages=(Message("system", SYSTEM), Message("user", prompt)),
+                temperature=self.config.temperature,
+                max_tokens=self.config.max_tokens,
+                response_format=STRUCTURED_FORMAT if self.config.structured_output else None,
+                sample=iteration * 1000 + attempt,
+            )
+            async with self._limiter:
+                response = await self.lm.chat(request)
+            try:
+                if response.truncated and not self.config.structured_output and "```" not in response.text:
+                    raise ReflectionParseError("reply was cut off at max_tokens", reply=response.text)
+                return extract_text(
+                    response.text,
+                    current=current,
+                    structured=self.config.structured_output,
+                    examples=example_texts,
+                )
+            except ReflectionParseError as exc:
+                last = exc
+        assert last is not None
+        raise last

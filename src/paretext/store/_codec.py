@@ -1,0 +1,135 @@
+"""JSON encodings of records, shared by every backend that serialises."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, cast
+
+from .._ids import CandidateId, ExampleId
+from .._types import Candidate, Origin, Proposal, Rollout, TraceStep
+from ..lm._base import LMResponse, Usage
+
+__all__ = [
+    "candidate_from_row",
+    "candidate_to_row",
+    "dumps",
+    "proposal_from_row",
+    "proposal_to_row",
+    "response_from_row",
+    "rollout_from_row",
+    "rollout_to_row",
+]
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=repr)
+
+
+def _trace_to_json(trace: tuple[TraceStep, ...]) -> list[dict[str, Any]]:
+    return [
+        {"component": s.component, "inputs": s.inputs, "output": s.output, "name": s.name}
+        for s in trace
+    ]
+
+
+def _trace_from_json(data: list[dict[str, Any]]) -> tuple[TraceStep, ...]:
+    return tuple(TraceStep(d["component"], d["inputs"], d["output"], d.get("name", "")) for d in data)
+
+
+def rollout_to_row(r: Rollout) -> tuple[Any, ...]:
+    return (
+        r.candidate_hash,
+        r.example_id,
+        dumps(r.output),
+        dumps(_trace_to_json(r.trace)),
+        r.score,
+        r.feedback,
+        dumps(dict(r.objectives)),
+        r.error,
+    )
+
+
+def rollout_from_row(row: tuple[Any, ...]) -> Rollout:
+    h, ex, output, trace, score, feedback, objectives, error = row
+    return Rollout(
+        candidate_hash=h,
+        example_id=ExampleId(ex),
+        output=json.loads(output),
+        trace=_trace_from_json(json.loads(trace)),
+        score=float(score),
+        feedback=feedback,
+        objectives=json.loads(objectives),
+        error=error,
+    )
+
+
+def candidate_to_row(c: Candidate) -> tuple[Any, ...]:
+    return (
+        c.id,
+        dumps(dict(c.components)),
+        dumps(list(c.parents)),
+        c.origin,
+        c.iteration,
+        dumps(list(c.changed)),
+        dumps(dict(c.val_scores)),
+        dumps(dict(c.val_objectives)),
+    )
+
+
+def candidate_from_row(row: tuple[Any, ...]) -> Candidate:
+    cid, comps, parents, origin, iteration, changed, scores, objectives = row
+    return Candidate(
+        id=CandidateId(cid),
+        components=json.loads(comps),
+        parents=tuple(CandidateId(p) for p in json.loads(parents)),
+        origin=cast(Origin, origin),
+        iteration=iteration,
+        changed=tuple(json.loads(changed)),
+        val_scores={ExampleId(k): v for k, v in json.loads(scores).items()},
+        val_objectives=json.loads(objectives),
+    )
+
+
+def proposal_to_row(p: Proposal) -> tuple[Any, ...]:
+    return (
+        p.iteration,
+        p.kind,
+        dumps(list(p.parents)),
+        dumps(list(p.components)),
+        None if p.texts is None else dumps(dict(p.texts)),
+        dumps(list(p.gate_examples)),
+        p.parent_gate_score,
+        p.child_gate_score,
+        int(p.accepted),
+        p.reason,
+        p.candidate_id,
+    )
+
+
+def proposal_from_row(row: tuple[Any, ...]) -> Proposal:
+    it, kind, parents, comps, texts, gate, pscore, cscore, accepted, reason, cid = row
+    return Proposal(
+        iteration=it,
+        kind=kind,
+        parents=tuple(CandidateId(p) for p in json.loads(parents)),
+        components=tuple(json.loads(comps)),
+        texts=None if texts is None else json.loads(texts),
+        gate_examples=tuple(ExampleId(e) for e in json.loads(gate)),
+        parent_gate_score=pscore,
+        child_gate_score=cscore,
+        accepted=bool(accepted),
+        reason=reason,
+        candidate_id=None if cid is None else CandidateId(cid),
+    )
+
+
+def response_to_row(r: LMResponse) -> tuple[Any, ...]:
+    return (r.model, r.text, r.usage.prompt_tokens, r.usage.completion_tokens, r.finish_reason, r.cost_usd)
+
+
+def response_from_row(row: tuple[Any, ...] | Mapping[str, Any]) -> LMResponse:
+    model, text, pt, ct, finish, cost = tuple(row)  # type: ignore[arg-type]
+    return LMResponse(
+        text=text, model=model, usage=Usage(pt, ct), finish_reason=finish, cost_usd=cost
+    )

@@ -1,0 +1,258 @@
+"""The SQLite run store: one file per run, WAL mode, versioned schema, no pickle."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .._ids import ExampleId
+from .._types import Candidate, Proposal, Rollout
+from ..errors import StoreError
+from ..lm._base import ChatRequest, LMResponse
+from ._base import SCHEMA_VERSION, EventRecord, LMCallRecord, RunInfo, RunStore
+from ._codec import (
+    candidate_from_row,
+    candidate_to_row,
+    dumps,
+    proposal_from_row,
+    proposal_to_row,
+    response_from_row,
+    response_to_row,
+    rollout_from_row,
+    rollout_to_row,
+)
+
+__all__ = ["SQLiteRunStore"]
+
+DB_NAME = "run.sqlite"
+
+# Migration i turns schema version i into version i + 1; version 0 is an empty file.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE rollouts (
+        candidate_hash TEXT NOT NULL, example_id TEXT NOT NULL,
+        output TEXT NOT NULL, trace TEXT NOT NULL, score REAL NOT NULL,
+        feedback TEXT NOT NULL, objectives TEXT NOT NULL, error TEXT,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (candidate_hash, example_id));
+    CREATE TABLE candidates (
+        id TEXT PRIMARY KEY, seq INTEGER NOT NULL, components TEXT NOT NULL,
+        parents TEXT NOT NULL, origin TEXT NOT NULL, iteration INTEGER,
+        changed TEXT NOT NULL, val_scores TEXT NOT NULL, val_objectives TEXT NOT NULL);
+    CREATE TABLE proposals (
+        iteration INTEGER PRIMARY KEY, kind TEXT NOT NULL, parents TEXT NOT NULL,
+        components TEXT NOT NULL, texts TEXT, gate_examples TEXT NOT NULL,
+        parent_gate_score REAL, child_gate_score REAL, accepted INTEGER NOT NULL,
+        reason TEXT NOT NULL, candidate_id TEXT);
+    CREATE TABLE lm_calls (
+        key TEXT PRIMARY KEY, role TEXT NOT NULL, request TEXT NOT NULL,
+        model TEXT NOT NULL, text TEXT NOT NULL, prompt_tokens INTEGER NOT NULL,
+        completion_tokens INTEGER NOT NULL, finish_reason TEXT, cost_usd REAL,
+        created_at REAL NOT NULL);
+    CREATE TABLE events (
+        seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, payload TEXT NOT NULL,
+        created_at REAL NOT NULL);
+    """,
+]
+assert len(MIGRATIONS) == SCHEMA_VERSION
+
+
+def _db_path(location: str | Path) -> Path:
+    path = Path(location)
+    return path if path.suffix in (".sqlite", ".db") else path / DB_NAME
+
+
+class SQLiteRunStore(RunStore):
+    """A run directory (or ``.sqlite`` file).  Safe to use from several threads."""
+
+    def __init__(self, location: str | Path, *, create: bool = True) -> None:
+        self.path = _db_path(location)
+        self.location = str(location)
+        if not self.path.exists():
+            if not create:
+                raise StoreError(f"no run found at {location} (expected {self.path})")
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        try:
+            self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute("PRAGMA busy_timeout=5000")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"the run store at {self.path} is unreadable or corrupt: {exc}") from exc
+
+    # -- schema ------------------------------------------------------------------
+    def _migrate(self) -> None:
+        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} has schema version {version}; this paretext reads up to "
+                f"{SCHEMA_VERSION}: upgrade paretext"
+            )
+        for target in range(version, SCHEMA_VERSION):
+            with self._lock:
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    for statement in MIGRATIONS[target].split(";"):
+                        if statement.strip():
+                            self._conn.execute(statement)
+                    self._conn.execute(f"PRAGMA user_version = {target + 1}")
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+
+    # -- helpers -----------------------------------------------------------------
+    def _write(self, sql: str, params: tuple[Any, ...]) -> None:
+        with self._lock:
+            try:
+                self._conn.execute(sql, params)
+            except sqlite3.DatabaseError as exc:
+                raise StoreError(f"write to {self.path} failed: {exc}") from exc
+
+    def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            try:
+                return list(self._conn.execute(sql, params).fetchall())
+            except sqlite3.DatabaseError as exc:
+                raise StoreError(f"read from {self.path} failed: {exc}") from exc
+
+    # -- run ---------------------------------------------------------------------
+    def _read_info(self) -> RunInfo | None:
+        rows = dict(self._read("SELECT key, value FROM meta"))
+        if "fingerprint" not in rows:
+            return None
+        summary = rows.get("summary")
+        return RunInfo(
+            fingerprint=json.loads(rows["fingerprint"]),
+            meta=json.loads(rows.get("meta", "{}")),
+            status=rows.get("status", "running"),
+            summary=None if summary is None else json.loads(summary),
+        )
+
+    def _write_info(self, info: RunInfo) -> None:
+        values = {
+            "fingerprint": dumps(dict(info.fingerprint)),
+            "meta": dumps(dict(info.meta)),
+            "status": info.status,
+        }
+        if info.summary is not None:
+            values["summary"] = dumps(dict(info.summary))
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                for key, value in values.items():
+                    self._conn.execute(
+                        "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value)
+                    )
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
+    # -- rollouts ----------------------------------------------------------------
+    _ROLLOUT_COLS = "candidate_hash, example_id, output, trace, score, feedback, objectives, error"
+
+    def get_rollout(self, candidate_hash: str, example_id: ExampleId) -> Rollout | None:
+        rows = self._read(
+            f"SELECT {self._ROLLOUT_COLS} FROM rollouts WHERE candidate_hash=? AND example_id=?",
+            (candidate_hash, example_id),
+        )
+        return rollout_from_row(rows[0]) if rows else None
+
+    def put_rollout(self, rollout: Rollout) -> None:
+        self._write(
+            f"INSERT OR IGNORE INTO rollouts ({self._ROLLOUT_COLS}, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (*rollout_to_row(rollout), time.time()),
+        )
+
+    def rollouts(self) -> list[Rollout]:
+        return [
+            rollout_from_row(r)
+            for r in self._read(f"SELECT {self._ROLLOUT_COLS} FROM rollouts ORDER BY rowid")
+        ]
+
+    # -- LM calls ------------------------------------------------------------------
+    _RESPONSE_COLS = "model, text, prompt_tokens, completion_tokens, finish_reason, cost_usd"
+
+    def get_lm_response(self, key: str) -> LMResponse | None:
+        rows = self._read(f"SELECT {self._RESPONSE_COLS} FROM lm_calls WHERE key=?", (key,))
+        return response_from_row(rows[0]) if rows else None
+
+    def put_lm_response(
+        self, key: str, request: ChatRequest, response: LMResponse, *, role: str
+    ) -> None:
+        self._write(
+            f"INSERT OR IGNORE INTO lm_calls (key, role, request, {self._RESPONSE_COLS}, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (key, role, dumps(request.to_json()), *response_to_row(response), time.time()),
+        )
+
+    def lm_calls(self) -> list[LMCallRecord]:
+        rows = self._read(
+            f"SELECT key, role, request, {self._RESPONSE_COLS} FROM lm_calls ORDER BY rowid"
+        )
+        return [
+            LMCallRecord(key, role, json.loads(req), response_from_row(rest))
+            for key, role, req, *rest in rows
+        ]
+
+    # -- commits -------------------------------------------------------------------
+    def put_candidate(self, candidate: Candidate) -> None:
+        row = candidate_to_row(candidate)
+        self._write(
+            "INSERT OR IGNORE INTO candidates (id, seq, components, parents, origin, iteration, "
+            "changed, val_scores, val_objectives) "
+            "VALUES (?, (SELECT COUNT(*) FROM candidates), ?, ?, ?, ?, ?, ?, ?)",
+            row,
+        )
+
+    def candidates(self) -> list[Candidate]:
+        return [
+            candidate_from_row(r)
+            for r in self._read(
+                "SELECT id, components, parents, origin, iteration, changed, val_scores, "
+                "val_objectives FROM candidates ORDER BY seq"
+            )
+        ]
+
+    def put_proposal(self, proposal: Proposal) -> None:
+        self._write(
+            "INSERT OR IGNORE INTO proposals VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            proposal_to_row(proposal),
+        )
+
+    def proposals(self) -> list[Proposal]:
+        return [
+            proposal_from_row(r) for r in self._read("SELECT * FROM proposals ORDER BY iteration")
+        ]
+
+    def append_event(self, seq: int, kind: str, payload: Mapping[str, Any]) -> None:
+        self._write(
+            "INSERT OR IGNORE INTO events (seq, kind, payload, created_at) VALUES (?, ?, ?, ?)",
+            (seq, kind, dumps(dict(payload)), time.time()),
+        )
+
+    def events(self) -> list[EventRecord]:
+        return [
+            EventRecord(seq, kind, json.loads(payload), created)
+            for seq, kind, payload, created in self._read(
+                "SELECT seq, kind, payload, created_at FROM events ORDER BY seq"
+            )
+        ]
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()

@@ -1,0 +1,66 @@
+"""A deterministic world for tests, benchmarks and examples: feedback carries the fix.
+
+Each example belongs to a category; the program answers it correctly exactly
+when the instruction contains that category's rule token.  A failed example's
+feedback names the missing rule, and :func:`rule_reflector` is a scripted
+reflection LM that reads those rules out of the reflection prompt and adds
+them.  Nothing is random except what the seed decides, so runs are exactly
+reproducible.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ._types import Feedback
+from .lm._base import ChatRequest
+from .lm._scripted import ScriptedLM
+
+__all__ = ["RuleWorld", "rule_reflector"]
+
+_RULE = re.compile(r"RULE-(\d+)")
+_FENCED = re.compile(r"```\n?(.*?)```", re.S)
+
+
+@dataclass(frozen=True)
+class RuleWorld:
+    """``n`` examples over ``categories`` categories; example ``i`` is category ``i % categories``."""
+
+    n: int = 30
+    categories: int = 6
+    component: str = "system"
+
+    def examples(self, prefix: str = "ex") -> list[dict[str, Any]]:
+        return [{"id": f"{prefix}{i}", "category": i % self.categories, "question": f"q{i}"} for i in range(self.n)]
+
+    def program(self, candidate: Mapping[str, str], example: Mapping[str, Any]) -> str:
+        rules = {int(m) for m in _RULE.findall(candidate[self.component])}
+        return "right" if example["category"] in rules else "wrong"
+
+    def metric(self, example: Mapping[str, Any], output: str) -> Feedback:
+        if output == "right":
+            return Feedback(1.0, "Correct.")
+        return Feedback(0.0, f"Wrong. The instruction must include RULE-{example['category']}.")
+
+
+def rule_reflector(max_rules_per_reply: int | None = None, *, latency: float = 0.0) -> ScriptedLM:
+    """A reflection LM that adds the rules named in the prompt's feedback (merges union them)."""
+
+    def respond(request: ChatRequest) -> str:
+        prompt = request.messages[-1].content
+        blocks = _FENCED.findall(prompt)
+        current = blocks[0].strip() if blocks else ""
+        if "Version A" in prompt:  # a merge: union of both versions' rules
+            rules = sorted({int(m) for b in blocks[:2] for m in _RULE.findall(b)})
+            return "```\nSolve it. " + " ".join(f"RULE-{r}" for r in rules) + "\n```"
+        feedback = "\n".join(line for line in prompt.splitlines() if line.startswith("Feedback:"))
+        have = {int(m) for m in _RULE.findall(current)}
+        wanted = [int(m) for m in _RULE.findall(feedback) if int(m) not in have]
+        wanted = sorted(set(wanted))[:max_rules_per_reply]
+        rules = sorted(have | set(wanted))
+        return "```\nSolve it. " + " ".join(f"RULE-{r}" for r in rules) + "\n```"
+
+    return ScriptedLM(respond, model="scripted-reflector", latency=latency)
