@@ -139,6 +139,7 @@ def build_spec(
     merge: MergeConfig | None = None,
     stop: StopConfig | None = None,
     cache_task_lm: bool = True,
+    run_meta: Mapping[str, Any] | None = None,
 ) -> RunSpec:
     """Validate and resolve every input; spends nothing, touches disk only to open ``run``."""
     engine = engine or EngineConfig()
@@ -168,7 +169,8 @@ def build_spec(
         "reflection_lm": reflection_model.model,
         "config": {"EngineConfig": _without(engine, "concurrency"), **config_fingerprint(reflection, merge)},
     }
-    store.open_run(fingerprint, {"search_mode": search_mode, "n_train": len(train), "n_val": len(val)})
+    meta = {"search_mode": search_mode, "n_train": len(train), "n_val": len(val), **(run_meta or {})}
+    store.open_run(fingerprint, meta)
     return RunSpec(
         seed_components=components,
         train=train,
@@ -209,17 +211,20 @@ async def aoptimize(
     stop: StopConfig | None = None,
     observer: EngineObserver | None = None,
     cache_task_lm: bool = True,
+    run_meta: Mapping[str, Any] | None = None,
 ) -> Result:
     """Optimize the ``seed`` components of ``program`` for ``metric``.
 
     ``valset=None`` runs test-time search on ``trainset``.  ``run`` names a
     directory holding the SQLite run store: running again with the same path
     and settings resumes exactly, paying for nothing already recorded.
+    ``run_meta`` is stored with the run (the CLI keeps what it needs to resume).
     """
     spec = build_spec(
         seed, program, metric, trainset, valset,
         reflection_lm=reflection_lm, budget=budget, run=run, engine=engine,
         reflection=reflection, merge=merge, stop=stop, cache_task_lm=cache_task_lm,
+        run_meta=run_meta,
     )
     try:
         return await Engine(spec, observer).run()

@@ -120,6 +120,8 @@ class Engine:
         self._event_seq = 0
         self._external_stop: str | None = None
         self._deadline: float | None = None
+        # Proposals skipped in a row (parent already perfect on its minibatch) before giving up.
+        self._skip_limit = max(10, 2 * len(spec.train) // spec.reflection.minibatch_size)
 
     # -- public ------------------------------------------------------------------
     async def run(self) -> Result:
@@ -234,6 +236,13 @@ class Engine:
             return f"no improvement in {stop.patience} proposals"
         if stop.score_threshold is not None and state.best_score() >= stop.score_threshold:
             return f"score threshold {stop.score_threshold} reached"
+        perfect = self.spec.engine.perfect_score
+        if state.best_score() >= perfect:
+            return "perfect validation score reached"
+        if self.spec.search_mode and all(s >= perfect for _, s in state.best_per_instance.values()):
+            return "every task solved"
+        if state.skip_streak >= self._skip_limit:
+            return "the sampled minibatches are already perfect"
         budget, tracker = self.spec.budget, self.spec.tracker
         if budget.tokens is not None and tracker.total_tokens() >= budget.tokens:
             return "token budget spent"
@@ -468,6 +477,7 @@ class Engine:
             for comp, text in outcome.texts.items():
                 state.rejected.setdefault((plan.parents[0].id, comp), []).append(text)
         state.since_improvement = 0 if improved else state.since_improvement + 1
+        state.skip_streak = state.skip_streak + 1 if outcome.reason == SKIPPED_PERFECT else 0
         if outcome.lm_failure is not None:
             state.lm_failure_streak += 1
         elif plan.kind == "mutation" and outcome.reason != SKIPPED_PERFECT:
