@@ -120,8 +120,9 @@ class Engine:
         self._event_seq = 0
         self._external_stop: str | None = None
         self._deadline: float | None = None
-        # Proposals skipped in a row (parent already perfect on its minibatch) before giving up.
-        self._skip_limit = max(10, 2 * len(spec.train) // spec.reflection.minibatch_size)
+        # Proposals in a row that spend no rollout (skipped, unusable reflection) before giving up:
+        # without this, a run whose minibatches are all cached could propose forever for free.
+        self._idle_limit = max(10, 2 * len(spec.train) // spec.reflection.minibatch_size)
 
     # -- public ------------------------------------------------------------------
     async def run(self) -> Result:
@@ -241,8 +242,11 @@ class Engine:
             return "perfect validation score reached"
         if self.spec.search_mode and all(s >= perfect for _, s in state.best_per_instance.values()):
             return "every task solved"
-        if state.skip_streak >= self._skip_limit:
-            return "the sampled minibatches are already perfect"
+        if state.idle_streak >= self._idle_limit:
+            last = state.proposals[-1].reason
+            if last == SKIPPED_PERFECT:
+                return "the sampled minibatches are already perfect"
+            return f"{state.idle_streak} proposals in a row evaluated nothing new (last: {last})"
         budget, tracker = self.spec.budget, self.spec.tracker
         if budget.tokens is not None and tracker.total_tokens() >= budget.tokens:
             return "token budget spent"
@@ -450,6 +454,7 @@ class Engine:
     # -- commit (in iteration order) -----------------------------------------------
     def _commit(self, outcome: _Outcome) -> None:
         plan, state = outcome.plan, self.state
+        charged = plan.reservation.charged
         plan.reservation.release()
         state.evaluated.update(outcome.evaluated)
         candidate_id: CandidateId | None = None
@@ -477,7 +482,7 @@ class Engine:
             for comp, text in outcome.texts.items():
                 state.rejected.setdefault((plan.parents[0].id, comp), []).append(text)
         state.since_improvement = 0 if improved else state.since_improvement + 1
-        state.skip_streak = state.skip_streak + 1 if outcome.reason == SKIPPED_PERFECT else 0
+        state.idle_streak = state.idle_streak + 1 if charged == 0 else 0
         if outcome.lm_failure is not None:
             state.lm_failure_streak += 1
         elif plan.kind == "mutation" and outcome.reason != SKIPPED_PERFECT:

@@ -33,7 +33,7 @@ class CommittedState:
     merges_done: int = 0
     since_improvement: int = 0
     lm_failure_streak: int = 0
-    skip_streak: int = 0
+    idle_streak: int = 0
 
     def next_id(self) -> CandidateId:
         return CandidateId(f"c{len(self.order)}")
