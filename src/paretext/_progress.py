@@ -1,0 +1,320 @@
+"""Live progress for a run: a rich display, JSON lines for CI logs, or nothing.
+
+Each display is an :class:`~paretext.engine.EngineObserver`.  Every hook first
+turns what the engine reports into a :class:`Snapshot` (plain numbers), and
+the views only format snapshots, so the rich bar and the JSON lines always
+say the same thing.
+
+LM tokens and cost come from a :class:`~paretext.lm.UsageTracker` that the
+caller wraps around its LMs *inside* the run's response cache: it counts the
+calls paid in this process, which is what a resumed run is costing now.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import asdict, dataclass
+from typing import IO, TYPE_CHECKING, Any, Literal
+
+from rich.console import Console, Group, RenderableType
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from .engine import EngineObserver
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from ._types import Proposal, Result
+    from .engine import CommittedState, Ledger
+    from .lm import UsageTracker
+
+__all__ = ["JsonLinesProgress", "Mode", "RichProgress", "Snapshot", "make_observer"]
+
+Mode = Literal["rich", "json", "quiet"]
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The run right after one commit, as numbers a display can print."""
+
+    kind: str
+    iteration: int | None
+    accepted: bool
+    candidate: str | None
+    reason: str
+    best: str
+    best_score: float
+    seed_score: float
+    frontier_size: int
+    candidates: int
+    proposals_accepted: int
+    proposals_rejected: int
+    rollouts: int
+    rollouts_limit: int | None
+    tokens: int
+    cost_usd: float | None
+    elapsed_s: float
+
+
+class _Counting(EngineObserver):
+    """Keeps the counts every display needs and builds snapshots."""
+
+    def __init__(self, usage: UsageTracker | None = None) -> None:
+        self.usage = usage
+        self.limit: int | None = None
+        self.accepted = 0
+        self.rejected = 0
+        self.seed_score: float | None = None
+        self.last: Snapshot | None = None
+        self._started = time.monotonic()
+
+    def on_start(self, rollout_limit: int | None) -> None:
+        self.limit = rollout_limit
+        self._started = time.monotonic()
+
+    def snapshot(
+        self, state: CommittedState, ledger: Ledger, proposal: Proposal | None
+    ) -> Snapshot:
+        if proposal is not None:
+            if proposal.accepted:
+                self.accepted += 1
+            else:
+                self.rejected += 1
+        best = state.best()
+        if self.seed_score is None:
+            self.seed_score = best.score
+        snap = Snapshot(
+            kind="seed" if proposal is None else proposal.kind,
+            iteration=None if proposal is None else proposal.iteration,
+            accepted=proposal is None or proposal.accepted,
+            candidate=state.order[0] if proposal is None else proposal.candidate_id,
+            reason="seed" if proposal is None else proposal.reason,
+            best=best.id,
+            best_score=best.score,
+            seed_score=self.seed_score,
+            frontier_size=len(state.frontier),
+            candidates=len(state.order),
+            proposals_accepted=self.accepted,
+            proposals_rejected=self.rejected,
+            rollouts=ledger.spent,
+            rollouts_limit=ledger.limit,
+            tokens=0 if self.usage is None else self.usage.total_tokens(),
+            cost_usd=0.0 if self.usage is None else self.usage.total_cost_usd(),
+            elapsed_s=round(time.monotonic() - self._started, 3),
+        )
+        self.last = snap
+        return snap
+
+    def close(self, *, failed: bool = False) -> None:
+        """Release the terminal; safe to call twice.  ``failed`` erases a live display."""
+
+    def __enter__(self) -> _Counting:
+        return self
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.close(failed=exc_type is not None)
+
+
+class Quiet(_Counting):
+    """Prints nothing: exit codes and the run store say what happened."""
+
+
+def _tokens(n: int) -> str:
+    return f"{n / 1000:.1f}k" if n >= 1000 else str(n)
+
+
+def _usd(x: float | None) -> str:
+    return "cost unknown" if x is None else f"${x:,.4f}"
+
+
+class _Display(Progress):
+    """A progress bar with a status line under it."""
+
+    def __init__(self, status: Text, *columns: Any, **kwargs: Any) -> None:
+        self.status = status  # set first: Progress may render while it initialises
+        super().__init__(*columns, **kwargs)
+
+    def get_renderables(self) -> Iterable[RenderableType]:
+        yield Group(self.make_tasks_table(self.tasks), self.status)
+
+
+class RichProgress(_Counting):
+    """Bar of rollouts against the budget with ETA, and a status line; a summary at the end."""
+
+    def __init__(
+        self,
+        usage: UsageTracker | None = None,
+        *,
+        console: Console | None = None,
+        out: Console | None = None,
+    ) -> None:
+        super().__init__(usage)
+        self.console = console or Console(stderr=True)
+        self.out = out or Console()
+        self._status = Text("evaluating the seed…", style="dim")
+        self._display: _Display | None = None
+        self._task: TaskID | None = None
+
+    def on_start(self, rollout_limit: int | None) -> None:
+        super().on_start(rollout_limit)
+        self._display = _Display(
+            self._status,
+            SpinnerColumn(),
+            TextColumn("[bold]rollouts"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            console=self.console,
+            transient=False,
+        )
+        self._task = self._display.add_task("rollouts", total=rollout_limit)
+        self._display.start()
+
+    def on_rollouts(self, ledger: Ledger) -> None:
+        if self._display is not None and self._task is not None:
+            self._display.update(self._task, completed=ledger.spent)
+
+    def on_commit(self, state: CommittedState, ledger: Ledger, proposal: Proposal | None) -> None:
+        s = self.snapshot(state, ledger, proposal)
+        self._status.truncate(0)
+        self._status.append_text(status_line(s))
+        self.on_rollouts(ledger)
+
+    def on_finish(self, result: Result) -> None:
+        self.close()
+        self.out.print(summary_table(result, self.last))
+
+    def close(self, *, failed: bool = False) -> None:
+        if self._display is not None:
+            # After an error the bar is erased, so the error stands alone as one line.
+            self._display.live.transient = failed
+            self._display.stop()
+            self._display = None
+
+
+def status_line(s: Snapshot) -> Text:
+    text = Text.assemble(
+        ("best ", "dim"),
+        (f"{s.best_score:.3f}", "bold green"),
+        (f" ({s.best})", "dim"),
+        ("  seed ", "dim"),
+        f"{s.seed_score:.3f}",
+        ("  frontier ", "dim"),
+        str(s.frontier_size),
+        ("  proposals ", "dim"),
+        (f"{s.proposals_accepted}✓", "green"),
+        " ",
+        (f"{s.proposals_rejected}✗", "red"),
+        ("  LM ", "dim"),
+        f"{_tokens(s.tokens)} tok {_usd(s.cost_usd)}",
+    )
+    return text
+
+
+def summary_table(result: Result, last: Snapshot | None) -> Table:
+    """The end-of-run table: what was found, what it cost, what went wrong."""
+    table = Table(title="paretext run", title_justify="left", show_header=False)
+    table.add_column(style="dim")
+    table.add_column()
+    seed = result.candidates[0].score if result.candidates else None
+    table.add_row(
+        "best",
+        f"[bold green]{result.best.score:.3f}[/] ({result.best.id})"
+        + ("" if seed is None else f", seed {seed:.3f}"),
+    )
+    table.add_row("frontier", ", ".join(c.id for c in result.frontier))
+    accepted = sum(p.accepted for p in result.proposals)
+    table.add_row(
+        "candidates",
+        f"{len(result.candidates)}; proposals {accepted} accepted, "
+        f"{len(result.proposals) - accepted} rejected",
+    )
+    limit = "" if result.rollouts_limit is None else f" / {result.rollouts_limit:,}"
+    table.add_row("rollouts", f"{result.rollouts_used:,}{limit}")
+    table.add_row("stopped", result.stop_reason)
+    for u in result.usage:
+        table.add_row(
+            f"LM {u.model}",
+            f"{u.calls:,} calls ({u.cache_hits:,} cached), "
+            f"{u.prompt_tokens + u.completion_tokens:,} tokens, {_usd(u.cost_usd)}",
+        )
+    if last is not None:
+        table.add_row(
+            "paid now",
+            f"{_tokens(last.tokens)} tokens, {_usd(last.cost_usd)}; {last.elapsed_s:,.1f} s",
+        )
+    table.add_row(
+        "failures",
+        "[green]none[/]"
+        if not result.failures
+        else "[red]" + "; ".join(result.failures[:3]) + "[/]",
+    )
+    if result.run_path:
+        table.add_row("run", f"{result.run_path}  (paretext report {result.run_path})")
+    return table
+
+
+class JsonLinesProgress(_Counting):
+    """One JSON object per line: ``start``, one ``commit`` per commit, then ``finish``."""
+
+    def __init__(self, usage: UsageTracker | None = None, *, stream: IO[str] | None = None) -> None:
+        super().__init__(usage)
+        self.stream = stream
+
+    def _emit(self, obj: dict[str, Any]) -> None:
+        stream = self.stream or sys.stdout
+        stream.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        stream.flush()
+
+    def on_start(self, rollout_limit: int | None) -> None:
+        super().on_start(rollout_limit)
+        self._emit({"event": "start", "rollouts_limit": rollout_limit})
+
+    def on_commit(self, state: CommittedState, ledger: Ledger, proposal: Proposal | None) -> None:
+        self._emit({"event": "commit", **asdict(self.snapshot(state, ledger, proposal))})
+
+    def on_finish(self, result: Result) -> None:
+        self._emit(
+            {
+                "event": "finish",
+                "best": result.best.id,
+                "best_score": result.best.score,
+                "frontier": [c.id for c in result.frontier],
+                "rollouts": result.rollouts_used,
+                "rollouts_limit": result.rollouts_limit,
+                "stop_reason": result.stop_reason,
+                "failures": list(result.failures),
+                "run": result.run_path,
+            }
+        )
+
+
+def make_observer(
+    mode: Mode,
+    usage: UsageTracker | None = None,
+    *,
+    console: Console | None = None,
+    out: Console | None = None,
+    stream: IO[str] | None = None,
+) -> _Counting:
+    """The display for ``mode``; use it as a context manager so an error releases the terminal."""
+    if mode == "rich":
+        return RichProgress(usage, console=console, out=out)
+    if mode == "json":
+        return JsonLinesProgress(usage, stream=stream)
+    return Quiet(usage)

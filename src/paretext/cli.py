@@ -1,0 +1,726 @@
+"""The ``paretext`` command line.  Thin: parse, call the public API, map errors to exit codes.
+
+Exit codes (stable; scripts may rely on them):
+
+====  ==========================================================================
+0     success
+1     the run failed (every evaluation failed, the reflection LM kept failing,
+      an error in the user's code), or an unexpected error
+2     usage or configuration error: bad flags, a task file that does not load
+      or lacks a name, an unknown task, a missing optional extra
+3     the run store is missing, unreadable or corrupt, or holds another run
+130   interrupted (Ctrl-C / SIGTERM): the run stopped cleanly and can be resumed
+====  ==========================================================================
+
+Errors print as one line on stderr; ``paretext --debug COMMAND`` (or
+``PARETEXT_DEBUG=1``) shows the traceback instead.
+
+Other modules add commands through :data:`PLUGINS` (``bench``, ``demo``,
+``models``): each entry names a ``typer.Typer`` (mounted as a command group)
+or a plain function (mounted as one command).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import os
+import runpy
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+
+from . import __version__
+from ._config import Budget, EngineConfig, ReflectionConfig
+from .errors import ConfigError, ParetextError, ProgramSignatureError, StoreError
+
+if TYPE_CHECKING:
+    from ._progress import Mode
+    from ._types import Result
+    from .lm import LM, UsageTracker
+
+__all__ = [
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_RUN_FAILED",
+    "EXIT_STORE",
+    "EXIT_USAGE",
+    "PLUGINS",
+    "RunSettings",
+    "app",
+    "main",
+]
+
+EXIT_OK = 0
+EXIT_RUN_FAILED = 1
+EXIT_USAGE = 2
+EXIT_STORE = 3
+EXIT_INTERRUPTED = 130
+
+#: Commands that live in other modules: name -> "module:attribute".  A ``typer.Typer``
+#: attribute becomes a command group (``paretext models list``), a function one command.
+#: A module that is not there (yet) is skipped, so each can land on its own.
+PLUGINS: dict[str, str] = {
+    "bench": "paretext.bench:cli",
+    "demo": "paretext.demo:cli",
+    "models": "paretext.lm.models:cli",
+}
+
+_EPILOG = (
+    "Exit codes: 0 ok, 1 run failed, 2 usage or configuration error, "
+    "3 run store missing or corrupt, 130 interrupted (resumable)."
+)
+
+app = typer.Typer(
+    name="paretext",
+    help="Optimize the text inside LLM systems with GEPA, and inspect the runs.",
+    epilog=_EPILOG,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@dataclass
+class _Flags:
+    debug: bool = False
+
+
+_FLAGS = _Flags()
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"paretext {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _root(
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug", envvar="PARETEXT_DEBUG", help="Show tracebacks instead of one-line errors."
+        ),
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Optimize the text inside LLM systems with GEPA, and inspect the runs."""
+    _FLAGS.debug = debug
+
+
+# -- errors --------------------------------------------------------------------------
+
+
+def _exit_code(exc: BaseException) -> int:
+    if isinstance(exc, StoreError):
+        return EXIT_STORE
+    if isinstance(exc, ConfigError | ProgramSignatureError):
+        return EXIT_USAGE
+    return EXIT_RUN_FAILED
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    typer.echo(f"paretext: error: {message}", err=True)
+    return typer.Exit(code)
+
+
+@contextlib.contextmanager
+def _errors() -> Iterator[None]:
+    """Turn exceptions into one line on stderr and an exit code (or re-raise with --debug)."""
+    try:
+        yield
+    except (typer.Exit, typer.Abort, typer.BadParameter):
+        raise
+    except KeyboardInterrupt:
+        raise _fail("interrupted", EXIT_INTERRUPTED) from None
+    except ParetextError as exc:
+        if _FLAGS.debug:
+            raise
+        raise _fail(str(exc), _exit_code(exc)) from None
+    except Exception as exc:
+        if _FLAGS.debug:
+            raise
+        hint = " (run `paretext --debug ...` for the traceback)"
+        raise _fail(f"{type(exc).__name__}: {exc}{hint}", EXIT_RUN_FAILED) from None
+
+
+# -- what a run was started with ----------------------------------------------------------
+
+_PRESETS = ("light", "medium", "heavy")
+
+
+def _parse_budget(value: str) -> str | int:
+    text = value.strip().lower()
+    if text in _PRESETS:
+        return text
+    if text.isdigit() and int(text) > 0:
+        return int(text)
+    raise typer.BadParameter(
+        f"{value!r} is neither a preset ({', '.join(_PRESETS)}) nor a rollout count"
+    )
+
+
+def _check_budget(value: str | None) -> str | None:
+    if value is not None:
+        _parse_budget(value)
+    return value
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """What ``optimize`` needs to rebuild a run: stored in the run so ``resume`` repeats it."""
+
+    source: str
+    kind: str  # "file" or "task"
+    budget: str = "light"
+    max_usd: float | None = None
+    max_minutes: float | None = None
+    task_lm: str | None = None
+    reflection_lm: str | None = None
+    concurrency: int = 16
+    seed: int = 0
+    train: int | None = None
+    val: int | None = None
+
+    def to_meta(self, rollouts_limit: int | None) -> dict[str, Any]:
+        return {"format": 1, **asdict(self), "rollouts_limit": rollouts_limit}
+
+    @classmethod
+    def from_meta(cls, meta: Mapping[str, Any], where: str) -> RunSettings:
+        cli = meta.get("cli")
+        if not isinstance(cli, Mapping):
+            raise ConfigError(
+                f"the run at {where} was not started by `paretext optimize`, so the command line "
+                "cannot rebuild its program: resume it from Python with the same arguments and run="
+            )
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in cli.items() if k in known})
+
+
+@dataclass
+class _Loaded:
+    seed: Mapping[str, str] | str
+    program: Any
+    metric: Any
+    trainset: list[Any]
+    valset: list[Any] | None
+    reflection_lm: Any
+
+
+def _is_file(source: str) -> bool:
+    return source.endswith(".py") or os.sep in source or Path(source).is_file()
+
+
+def _resolve_lm(model: str) -> LM:
+    try:
+        from .lm import resolve_lm  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        raise ConfigError(
+            f"cannot resolve the model string {model!r}: this paretext build has no LM "
+            "provider factory (paretext.lm.resolve_lm)"
+        ) from None
+    lm: LM = resolve_lm(model)
+    return lm
+
+
+def _load_file(settings: RunSettings) -> _Loaded:
+    path = Path(settings.source)
+    if not path.is_file():
+        raise ConfigError(f"task file {path} does not exist")
+    if settings.task_lm is not None:
+        raise ConfigError(
+            "--task-lm applies to built-in tasks; a task file defines its own program"
+        )
+    sys.path.insert(0, str(path.parent))
+    try:
+        names = runpy.run_path(str(path), run_name="__paretext_task__")
+    except ParetextError:
+        raise
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        raise ConfigError(f"could not load {path}: {type(exc).__name__}: {exc}") from exc
+    finally:
+        with contextlib.suppress(ValueError):
+            sys.path.remove(str(path.parent))
+    missing = [n for n in ("seed", "program", "metric", "trainset") if n not in names]
+    if missing:
+        raise ConfigError(
+            f"{path} must define {', '.join(missing)} (and may define valset and reflection_lm)"
+        )
+    reflection = settings.reflection_lm or names.get("reflection_lm")
+    if reflection is None:
+        raise ConfigError(
+            f"no reflection LM: pass --reflection-lm MODEL or define reflection_lm in {path}"
+        )
+    valset = names.get("valset")
+    return _Loaded(
+        seed=names["seed"],
+        program=names["program"],
+        metric=names["metric"],
+        trainset=_listed(names["trainset"], "trainset"),
+        valset=None if valset is None else _listed(valset, "valset"),
+        reflection_lm=reflection,
+    )
+
+
+def _listed(items: Any, name: str) -> list[Any]:
+    if isinstance(items, str | bytes | Mapping):
+        raise ConfigError(f"{name} must be a sequence of examples, got {type(items).__name__}")
+    try:
+        return list(items)
+    except TypeError:
+        raise ConfigError(
+            f"{name} must be a sequence of examples, got {type(items).__name__}"
+        ) from None
+
+
+def _load_task(settings: RunSettings) -> _Loaded:
+    try:
+        tasks = importlib.import_module("paretext.tasks")
+        get_task = tasks.get_task
+    except (ImportError, AttributeError):
+        raise ConfigError(
+            f"{settings.source!r} is not a .py file, and this paretext build has no built-in tasks"
+        ) from None
+    task = get_task(settings.source)
+    if settings.task_lm is None:
+        raise ConfigError(f"task {settings.source!r} needs a model to run: pass --task-lm MODEL")
+    if settings.reflection_lm is None:
+        raise ConfigError("pass --reflection-lm MODEL (the model that rewrites the prompts)")
+    from .program import ChatProgram
+
+    splits = task.load(settings.seed, train=settings.train, val=settings.val)
+    program = ChatProgram(
+        _resolve_lm(settings.task_lm), component=task.component, template=task.template
+    )
+    return _Loaded(
+        seed=dict(task.seed),
+        program=program,
+        metric=task.metric,
+        trainset=list(splits.train),
+        valset=list(splits.val),
+        reflection_lm=settings.reflection_lm,
+    )
+
+
+def _metered(loaded: _Loaded, tracker: UsageTracker) -> _Loaded:
+    """Count the LM calls this process pays for, for the live display (replays are free)."""
+    from .lm import MeteredLM
+    from .program import Pipeline
+
+    program = loaded.program
+    if isinstance(program, Pipeline):
+        program = program.with_lm(MeteredLM(program.lm, tracker, role="task"))
+    reflection = loaded.reflection_lm
+    if isinstance(reflection, str):
+        reflection = _resolve_lm(reflection)
+    reflection = MeteredLM(reflection, tracker, role="reflection")
+    return replace(loaded, program=program, reflection_lm=reflection)
+
+
+def _budget(settings: RunSettings, loaded: _Loaded) -> Budget:
+    """Resolve the budget here (as the API would) so the run records its rollout limit."""
+    spec = _parse_budget(settings.budget)
+    if isinstance(spec, int):
+        rollouts = spec
+    else:
+        n_val = len(loaded.valset if loaded.valset is not None else loaded.trainset)
+        n_components = 1 if isinstance(loaded.seed, str) else len(loaded.seed)
+        preset = Budget.preset(
+            spec,
+            n_val=n_val,
+            n_components=n_components,
+            minibatch_size=ReflectionConfig().minibatch_size,
+        )
+        rollouts = preset.rollouts or 0
+    return Budget(rollouts=rollouts, usd=settings.max_usd, minutes=settings.max_minutes)
+
+
+# -- running ---------------------------------------------------------------------------
+
+
+def _mark_failed(run: Path, exc: BaseException) -> None:
+    """Record in the store that the run died, so ``show`` and ``report`` say so."""
+    from .store import SQLiteRunStore
+
+    try:
+        store = SQLiteRunStore(run, create=False)
+    except StoreError:
+        return
+    try:
+        if store.info().status == "running":
+            store.finish({"error": f"{type(exc).__name__}: {exc}"}, status="failed")
+    except StoreError:
+        pass
+    finally:
+        store.close()
+
+
+def _execute(
+    settings: RunSettings,
+    run: Path,
+    mode: Mode,
+    *,
+    report: bool,
+    mlflow: str | None,
+) -> int:
+    from . import api
+    from ._progress import make_observer
+    from .lm import UsageTracker
+
+    tracker = UsageTracker()
+    loaded = _load_file(settings) if settings.kind == "file" else _load_task(settings)
+    loaded = _metered(loaded, tracker)
+    budget = _budget(settings, loaded)
+    err = Console(stderr=True)
+    try:
+        with make_observer(mode, tracker) as observer:
+            result: Result = api.optimize(
+                loaded.seed,
+                loaded.program,
+                loaded.metric,
+                loaded.trainset,
+                loaded.valset,
+                reflection_lm=loaded.reflection_lm,
+                budget=budget,
+                run=run,
+                engine=EngineConfig(seed=settings.seed, concurrency=settings.concurrency),
+                observer=observer,
+                run_meta={"cli": settings.to_meta(budget.rollouts)},
+            )
+    except (ConfigError, ProgramSignatureError, StoreError, KeyboardInterrupt):
+        raise  # nothing ran, the store holds another run, or the run is merely interrupted
+    except BaseException as exc:
+        _mark_failed(run, exc)
+        raise
+    if report:
+        from .report import write_report
+
+        path = write_report(run)
+        if mode == "rich":
+            err.print(f"report: {path}")
+    if mlflow is not None:
+        from .report import load, log_to_mlflow
+
+        run_id = log_to_mlflow(load(run), experiment=mlflow)
+        if mode == "rich":
+            err.print(f"mlflow run: {run_id}")
+    if result.stop_reason.startswith("stopped by"):
+        if mode != "quiet":
+            err.print(f"{result.stop_reason}: continue with `paretext resume {run}`")
+        return EXIT_INTERRUPTED
+    return EXIT_OK
+
+
+def _mode(quiet: bool, json_lines: bool) -> Mode:
+    if quiet and json_lines:
+        raise typer.BadParameter("--quiet and --json exclude each other")
+    return "quiet" if quiet else "json" if json_lines else "rich"
+
+
+def _default_run(source: str) -> Path:
+    stem = Path(source).stem if source.endswith(".py") else source
+    return Path("runs") / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+# -- commands --------------------------------------------------------------------------
+
+RunArg = Annotated[
+    Path,
+    typer.Argument(
+        metavar="RUN", help="Run directory (or its run.sqlite file).", show_default=False
+    ),
+]
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="Print nothing; rely on the exit code.")
+]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="Print one JSON object per commit (for CI logs).")
+]
+ReportOpt = Annotated[
+    bool, typer.Option("--report/--no-report", help="Write RUN/report.html at the end.")
+]
+MlflowOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--mlflow",
+        metavar="EXPERIMENT",
+        help="Log the run to this MLflow experiment at the end "
+        "(MLFLOW_TRACKING_URI picks the server).",
+    ),
+]
+ConcurrencyOpt = Annotated[
+    int,
+    typer.Option(
+        "--concurrency",
+        "-j",
+        min=1,
+        help="Most rollouts and LM calls at once (never changes results).",
+    ),
+]
+
+
+@app.command(epilog=_EPILOG)
+def optimize(
+    source: Annotated[
+        str,
+        typer.Argument(
+            metavar="SOURCE",
+            help="A Python file defining seed, program, metric, trainset (and optionally valset, "
+            "reflection_lm), or the name of a built-in task.",
+            show_default=False,
+        ),
+    ],
+    budget: Annotated[
+        str,
+        typer.Option(
+            "--budget",
+            "-b",
+            callback=_check_budget,
+            help="light, medium, heavy, or a number of rollouts.",
+        ),
+    ] = "light",
+    max_usd: Annotated[
+        float | None,
+        typer.Option("--max-usd", min=0.0, help="Also stop once LM calls cost this much."),
+    ] = None,
+    max_minutes: Annotated[
+        float | None,
+        typer.Option("--max-minutes", min=0.0, help="Also stop after this many minutes."),
+    ] = None,
+    task_lm: Annotated[
+        str | None,
+        typer.Option(
+            "--task-lm",
+            help="Model of the task program (built-in tasks), e.g. openai/gpt-4.1-mini.",
+        ),
+    ] = None,
+    reflection_lm: Annotated[
+        str | None,
+        typer.Option(
+            "--reflection-lm",
+            help="Model that rewrites the prompts (overrides the file's reflection_lm).",
+        ),
+    ] = None,
+    concurrency: ConcurrencyOpt = 16,
+    run: Annotated[
+        Path | None,
+        typer.Option(
+            "--run",
+            "-r",
+            help="Run directory; an existing run there is resumed. Default: runs/NAME-TIME.",
+        ),
+    ] = None,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seed of the search (and of a task's splits).")
+    ] = 0,
+    train: Annotated[
+        int | None, typer.Option("--train", min=1, help="Training examples (built-in tasks).")
+    ] = None,
+    val: Annotated[
+        int | None, typer.Option("--val", min=1, help="Validation examples (built-in tasks).")
+    ] = None,
+    quiet: QuietOpt = False,
+    json_lines: JsonOpt = False,
+    report: ReportOpt = True,
+    mlflow: MlflowOpt = None,
+) -> None:
+    """Optimize a program's prompts; the run is stored so it can be resumed and reported."""
+    mode = _mode(quiet, json_lines)
+    with _errors():
+        kind = "file" if _is_file(source) else "task"
+        settings = RunSettings(
+            source=str(Path(source).resolve()) if kind == "file" else source,
+            kind=kind,
+            budget=budget,
+            max_usd=max_usd,
+            max_minutes=max_minutes,
+            task_lm=task_lm,
+            reflection_lm=reflection_lm,
+            concurrency=concurrency,
+            seed=seed,
+            train=train,
+            val=val,
+        )
+        code = _execute(settings, run or _default_run(source), mode, report=report, mlflow=mlflow)
+    raise typer.Exit(code)
+
+
+@app.command(epilog=_EPILOG)
+def resume(
+    run: RunArg,
+    budget: Annotated[
+        str | None,
+        typer.Option(
+            "--budget",
+            "-b",
+            callback=_check_budget,
+            help="Continue with this budget instead of the stored one.",
+        ),
+    ] = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            "--concurrency",
+            "-j",
+            min=1,
+            help="Override the stored concurrency (never changes results).",
+        ),
+    ] = None,
+    quiet: QuietOpt = False,
+    json_lines: JsonOpt = False,
+    report: ReportOpt = True,
+    mlflow: MlflowOpt = None,
+) -> None:
+    """Continue a run started by `paretext optimize`, exactly where it stopped."""
+    mode = _mode(quiet, json_lines)
+    with _errors():
+        from .store import SQLiteRunStore
+
+        store = SQLiteRunStore(run, create=False)
+        try:
+            settings = RunSettings.from_meta(store.info().meta, str(run))
+        finally:
+            store.close()
+        if budget is not None:
+            settings = replace(settings, budget=budget)
+        if concurrency is not None:
+            settings = replace(settings, concurrency=concurrency)
+        code = _execute(settings, run, mode, report=report, mlflow=mlflow)
+    raise typer.Exit(code)
+
+
+@app.command(epilog=_EPILOG)
+def show(run: RunArg) -> None:
+    """Summarize a run in the terminal: best candidate, frontier, budget, cost, failures."""
+    with _errors():
+        from .report import load
+        from .report._terminal import print_summary
+
+        print_summary(load(run), Console())
+
+
+@app.command(epilog=_EPILOG)
+def report(
+    run: RunArg,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Where to write the HTML. Default: RUN/report.html."),
+    ] = None,
+    open_it: Annotated[bool, typer.Option("--open", help="Open the report in a browser.")] = False,
+) -> None:
+    """Write the self-contained HTML report of a run (works while it is still running)."""
+    with _errors():
+        from .report import write_report
+
+        path = write_report(run, output)
+        typer.echo(str(path))
+        if open_it:
+            typer.launch(str(path))
+
+
+@app.command(epilog=_EPILOG)
+def export(
+    run: RunArg,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
+    ] = None,
+    all_candidates: Annotated[
+        bool, typer.Option("--all", help="Include every candidate, not only the frontier.")
+    ] = False,
+) -> None:
+    """Print the best candidate and the frontier as JSON."""
+    with _errors():
+        from .report import export_dict, load
+
+        text = json.dumps(
+            export_dict(load(run), all_candidates=all_candidates), indent=2, ensure_ascii=False
+        )
+        if output is None:
+            typer.echo(text)
+        else:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_text(text + "\n", encoding="utf-8")
+            typer.echo(str(output), err=True)
+
+
+@app.command("mlflow", epilog=_EPILOG)
+def mlflow_command(
+    run: RunArg,
+    experiment: Annotated[
+        str, typer.Option("--experiment", "-e", help="MLflow experiment name.")
+    ] = "paretext",
+    tracking_uri: Annotated[
+        str | None, typer.Option("--tracking-uri", help="Default: MLFLOW_TRACKING_URI.")
+    ] = None,
+    run_name: Annotated[
+        str | None, typer.Option("--run-name", help="Default: the run directory's name.")
+    ] = None,
+) -> None:
+    """Log a run to MLflow: settings, scores per accepted candidate, report and best candidate."""
+    with _errors():
+        from .report import load, log_to_mlflow
+
+        typer.echo(
+            log_to_mlflow(
+                load(run), tracking_uri=tracking_uri, experiment=experiment, run_name=run_name
+            )
+        )
+
+
+# -- plugins and entry point ---------------------------------------------------------------
+
+
+def _unavailable(name: str, exc: ImportError) -> Callable[[], None]:
+    def command() -> None:
+        raise _fail(f"`paretext {name}` cannot load: {exc}", EXIT_USAGE)
+
+    return command
+
+
+def _mount_plugins(target: typer.Typer, plugins: Mapping[str, str]) -> None:
+    for name, ref in plugins.items():
+        module_name, _, attr = ref.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            missing = exc.name if isinstance(exc, ModuleNotFoundError) else None
+            if missing is not None and (
+                module_name == missing or module_name.startswith(missing + ".")
+            ):
+                continue  # that module is not part of this build (yet)
+            # It exists but cannot load (an extra is missing?): keep the rest of the CLI working.
+            target.command(name, help=f"Unavailable: {exc}")(_unavailable(name, exc))
+            continue
+        obj = getattr(module, attr)
+        if isinstance(obj, typer.Typer):
+            target.add_typer(obj, name=name)
+        elif callable(obj):
+            command: Callable[..., Any] = obj
+            target.command(name, epilog=_EPILOG)(command)
+        else:
+            raise TypeError(f"plugin {ref} is neither a typer.Typer nor a function")
+
+
+_mount_plugins(app, PLUGINS)
+
+
+def main() -> None:
+    """Console-script entry point (``paretext``)."""
+    app(prog_name="paretext")

@@ -1,0 +1,135 @@
+"""``paretext show``: the report's data as a terminal summary, drawn with rich."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from rich.console import Console, Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from ._data import ReportData
+
+__all__ = ["print_summary", "summary_renderables"]
+
+MAX_FAILURES_SHOWN = 20
+
+
+def _num(x: float | None) -> str:
+    return "—" if x is None else f"{x:.3f}"
+
+
+def _usd(x: float | None) -> str:
+    return "unknown" if x is None else f"${x:,.4f}"
+
+
+def _reason(reason: str) -> str:
+    """Group rejection reasons by kind: the part before the first colon."""
+    return reason.split(":", 1)[0]
+
+
+def summary_renderables(data: ReportData) -> list[RenderableType]:
+    status = {"finished": "green", "failed": "red"}.get(data.status, "yellow")
+    state = data.status if data.status != "running" else "running or interrupted (no summary yet)"
+    head = Text.assemble(
+        ("run ", "bold"), (data.location or "in memory", "cyan"), "  ", (state, f"bold {status}")
+    )
+    facts = Table.grid(padding=(0, 2))
+    facts.add_column(style="dim")
+    facts.add_column()
+    best = data.best_candidate
+    facts.add_row(
+        "best", f"{_num(best.score if best else None)}" + (f" ({best.id})" if best else "")
+    )
+    facts.add_row("seed", _num(data.seed_score))
+    budget = f"{data.rollouts_used:,}" + (
+        f" / {data.rollouts_limit:,}" if data.rollouts_limit else ""
+    )
+    facts.add_row("rollouts", budget)
+    facts.add_row("candidates", f"{len(data.candidates)} ({len(data.frontier)} on the frontier)")
+    facts.add_row("proposals", f"{data.accepted} accepted, {data.rejected} rejected")
+    if data.stop_reason:
+        facts.add_row("stopped", data.stop_reason)
+    if data.seconds is not None:
+        facts.add_row("wall time", f"{data.seconds:,.1f} s")
+    facts.add_row("LM cost", _usd(data.total_cost_usd))
+    out: list[RenderableType] = [head, facts]
+
+    if best is not None:
+        texts = [
+            Panel(Text(text), title=name, title_align="left", border_style="green")
+            for name, text in best.components.items()
+        ]
+        out.append(Panel(Group(*texts), title=f"best candidate {best.id}", title_align="left"))
+
+    if data.frontier:
+        table = Table(title="frontier", title_justify="left")
+        for col, kw in (
+            ("id", {}),
+            ("score", {"justify": "right"}),
+            ("best on", {"justify": "right"}),
+            ("origin", {}),
+            ("parents", {}),
+        ):
+            table.add_column(col, **kw)  # type: ignore[arg-type]
+        for cid in data.frontier:
+            c = data.candidate(cid)
+            table.add_row(
+                c.id + (" ★" if c.is_best else ""),
+                _num(c.score),
+                f"{c.wins}/{len(data.instances)}",
+                c.origin,
+                ", ".join(c.parents) or "—",
+            )
+        out.append(table)
+
+    rejected = Counter(_reason(p.reason) for p in data.proposals if not p.accepted)
+    if rejected:
+        out.append(
+            Text(
+                "rejections: " + ", ".join(f"{k} ×{n}" for k, n in rejected.most_common()),
+                style="dim",
+            )
+        )
+
+    if data.usage:
+        usage = Table(title="LM usage (recorded calls)", title_justify="left")
+        for col in ("role", "model", "calls", "prompt tok", "completion tok", "cost"):
+            usage.add_column(col, justify="left" if col in ("role", "model") else "right")
+        for u in data.usage:
+            usage.add_row(
+                u.role,
+                u.model,
+                f"{u.calls:,}",
+                f"{u.prompt_tokens:,}",
+                f"{u.completion_tokens:,}",
+                _usd(u.cost_usd),
+            )
+        out.append(usage)
+
+    if data.failures:
+        fails = Table(
+            title=f"failures ({len(data.failures)})", title_justify="left", border_style="red"
+        )
+        fails.add_column("kind")
+        fails.add_column("where")
+        fails.add_column("message", overflow="fold")
+        for f in data.failures[:MAX_FAILURES_SHOWN]:
+            fails.add_row(f.kind, f.where, f.message)
+        out.append(fails)
+        if len(data.failures) > MAX_FAILURES_SHOWN:
+            out.append(
+                Text(
+                    f"… and {len(data.failures) - MAX_FAILURES_SHOWN} more in the HTML report",
+                    style="dim",
+                )
+            )
+    else:
+        out.append(Text("no failures", style="green"))
+    return out
+
+
+def print_summary(data: ReportData, console: Console) -> None:
+    for part in summary_renderables(data):
+        console.print(part)

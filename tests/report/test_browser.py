@@ -1,0 +1,108 @@
+"""The report in a real headless Chromium: it runs without errors and draws what it should.
+
+Needs the ``playwright`` Python package (in the ``dev`` extra) and a Chromium
+binary: Debian's ``chromium`` (``.ci/run`` installs it), or the one named by
+``PARETEXT_CHROMIUM``.  Playwright's own browser download is never used.
+Skips with the reason when either is missing, except under CI, where a skip
+would hide a broken setup, so it fails instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import NoReturn
+
+import pytest
+
+from paretext.report import write_report
+
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+]
+
+
+def _missing(reason: str) -> NoReturn:
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI must run the browser test: see .ci/run)")
+    pytest.skip(reason)
+
+
+def _chromium() -> str:
+    for candidate in (
+        os.environ.get("PARETEXT_CHROMIUM"),
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+    ):
+        if candidate and (found := shutil.which(candidate)):
+            return found
+    _missing("no Chromium found: apt-get install chromium, or set PARETEXT_CHROMIUM")
+
+
+@pytest.fixture
+def artifacts(request: pytest.FixtureRequest) -> Path:
+    base = Path(
+        os.environ.get("PARETEXT_TEST_ARTIFACTS", request.config.rootpath / "test-artifacts")
+    )
+    base.mkdir(parents=True, exist_ok=True)
+    return base
+
+
+def test_report_in_chromium(clean: Path, tmp_path: Path, artifacts: Path) -> None:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("the playwright package is not installed: pip install -e '.[dev]'")
+    executable = _chromium()
+    page_file = write_report(clean, tmp_path / "report.html")
+    problems: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on(
+                "console",
+                lambda m: (
+                    problems.append(f"console.{m.type}: {m.text}")
+                    if m.type in ("error", "warning")
+                    else None
+                ),
+            )
+            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+            page.on(
+                "request",
+                lambda r: (
+                    problems.append(f"network request: {r.url}")
+                    if not r.url.startswith(("file:", "data:", "about:"))
+                    else None
+                ),
+            )
+            page.goto(page_file.as_uri())
+            page.wait_for_load_state("load")
+
+            assert page.locator("#lineage .node").count() == 11
+            assert page.locator("#lineage .edge.merge").count() == 10
+            assert page.locator("#heatmap .cell").count() == 11 * 15
+            assert page.locator("#curve .point").count() == 11
+            assert page.locator("#curve path.curve").count() == 1
+            for sid in ("lineage-svg", "heatmap-svg", "curve-svg"):
+                box = page.locator(f"#{sid}").bounding_box()
+                assert box is not None and box["width"] > 100 and box["height"] > 100, sid
+
+            # The script links the pictures to the diffs: clicking c5 opens its change.
+            assert page.locator("#change-c5").evaluate("d => d.open") is False
+            page.locator('#lineage .node[data-id="c5"] .dot').click()
+            assert page.locator("#change-c5").evaluate("d => d.open") is True
+            assert page.locator('#lineage .node.selected[data-id="c5"]').count() == 1
+            assert page.locator("#lineage .edge.lit").count() == 2  # c0 → c1 → c5
+
+            page.screenshot(path=str(artifacts / "report.png"), full_page=True)
+        finally:
+            browser.close()
+    assert problems == []
+    assert (artifacts / "report.png").stat().st_size > 10_000

@@ -1,0 +1,76 @@
+"""The HTML page: self-contained, escaped, and drawn from ReportData."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import paretext as pt
+from paretext.report import load, render_html, write_report
+from paretext.testing import RuleWorld, rule_reflector
+
+
+def test_counts_match_the_known_run(clean: Path) -> None:
+    html = render_html(load(clean))
+    assert len(re.findall(r'<g class="node[ "]', html)) == 11
+    assert len(re.findall(r'<path class="edge', html)) == 15  # 5 mutation edges, 5 merges x 2
+    assert len(re.findall(r'<path class="edge merge"', html)) == 10
+    assert len(re.findall(r'<rect class="cell[ "]', html)) == 11 * 15
+    assert len(re.findall(r'<circle class="point[ "]', html)) == 11
+    assert html.count('<path class="curve"') == 1
+    assert html.count('<details class="change"') == 10
+    assert 'class="node frontier best" data-id="c9"' in html
+
+
+def test_self_contained(clean: Path) -> None:
+    html = render_html(load(clean))
+    assert "<link" not in html and "@import" not in html
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
+    assert "url(http" not in html
+    assert html.count("<script>") == 1 and html.count("</script>") == 1
+    assert html.startswith("<!DOCTYPE html>")
+
+
+def test_in_progress_run_renders_with_a_banner(partial: Path) -> None:
+    html = render_html(load(partial))
+    assert "no final summary yet" in html
+    assert len(re.findall(r'<g class="node[ "]', html)) == 4
+
+
+def test_failures_are_shown(messy: Path) -> None:
+    html = render_html(load(messy))
+    assert "reflection unusable" in html
+    assert "ValueError: cannot answer ex17" in html
+
+
+def test_user_text_is_escaped(tmp_path: Path) -> None:
+    world = RuleWorld(n=12, categories=3)
+    data = world.examples()
+    evil = "<script>alert('x')</script> & <b>bold</b>"
+    pt.optimize(
+        {"system": evil},
+        world.program,
+        world.metric,
+        data[:6],
+        data[6:],
+        reflection_lm=rule_reflector(1),
+        budget=60,
+        run=tmp_path / "run",
+    )
+    html = render_html(load(tmp_path / "run"))
+    assert evil not in html
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; &lt;b&gt;" in html
+    assert html.count("<script>") == 1
+
+
+def test_write_report_defaults_to_the_run_directory(clean: Path, tmp_path: Path) -> None:
+    assert write_report(clean) == clean / "report.html"
+    out = write_report(clean / "run.sqlite", tmp_path / "deep" / "r.html")
+    assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_import_paretext_does_not_import_the_report() -> None:
+    code = "import sys, paretext; assert 'paretext.report' not in sys.modules, sorted(sys.modules)"
+    subprocess.run([sys.executable, "-c", code], check=True)
