@@ -24,6 +24,7 @@ from .lm._cache import CachedLM
 from .lm._usage import MeteredLM, UsageTracker
 from .metric import Metric, as_metric
 from .program import Pipeline, Program, as_program
+from .propose import MutationProposer
 from .store import RunStore, open_store
 
 __all__ = ["aoptimize", "asearch", "optimize", "search"]
@@ -140,6 +141,7 @@ def build_spec(
     stop: StopConfig | None = None,
     cache_task_lm: bool = True,
     run_meta: Mapping[str, Any] | None = None,
+    proposer: MutationProposer | None = None,
 ) -> RunSpec:
     """Validate and resolve every input; spends nothing, touches disk only to open ``run``."""
     engine = engine or EngineConfig()
@@ -167,6 +169,7 @@ def build_spec(
         "train": _data_hash(train),
         "val": _data_hash(val),
         "reflection_lm": reflection_model.model,
+        "proposer": type(proposer).__name__ if proposer is not None else "ReflectionProposer",
         "config": {"EngineConfig": _without(engine, "concurrency"), **config_fingerprint(reflection, merge)},
     }
     meta = {"search_mode": search_mode, "n_train": len(train), "n_val": len(val), **(run_meta or {})}
@@ -186,6 +189,7 @@ def build_spec(
         stop=stop,
         tracker=tracker,
         search_mode=search_mode,
+        proposer=proposer,
     )
 
 
@@ -212,6 +216,7 @@ async def aoptimize(
     observer: EngineObserver | None = None,
     cache_task_lm: bool = True,
     run_meta: Mapping[str, Any] | None = None,
+    proposer: MutationProposer | None = None,
 ) -> Result:
     """Optimize the ``seed`` components of ``program`` for ``metric``.
 
@@ -219,12 +224,13 @@ async def aoptimize(
     directory holding the SQLite run store: running again with the same path
     and settings resumes exactly, paying for nothing already recorded.
     ``run_meta`` is stored with the run (the CLI keeps what it needs to resume).
+    ``proposer`` replaces GEPA's reflective mutation (baselines use this seam).
     """
     spec = build_spec(
         seed, program, metric, trainset, valset,
         reflection_lm=reflection_lm, budget=budget, run=run, engine=engine,
         reflection=reflection, merge=merge, stop=stop, cache_task_lm=cache_task_lm,
-        run_meta=run_meta,
+        run_meta=run_meta, proposer=proposer,
     )
     try:
         return await Engine(spec, observer).run()

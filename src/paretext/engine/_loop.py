@@ -30,7 +30,15 @@ from ..lm._base import LM
 from ..lm._usage import UsageTracker
 from ..metric import Metric
 from ..program import Program
-from ..propose import MergeProposer, ReflectionProposer, ancestors, common_ancestor, plan_components
+from ..propose import (
+    MergeProposer,
+    MutationProposer,
+    MutationRequest,
+    ReflectionProposer,
+    ancestors,
+    common_ancestor,
+    plan_components,
+)
 from ..store import RunStore
 from ._budget import Ledger, Reservation
 from ._evaluator import Evaluator
@@ -62,6 +70,7 @@ class RunSpec:
     stop: StopConfig = field(default_factory=StopConfig)
     tracker: UsageTracker = field(default_factory=UsageTracker)
     search_mode: bool = False
+    proposer: MutationProposer | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +86,7 @@ class _Plan:
     known_hashes: frozenset[str]
     ancestor: Candidate | None
     merge_wins: tuple[tuple[str, ...], tuple[str, ...]]
+    history: tuple[Candidate, ...]
     reservation: Reservation
 
 
@@ -110,7 +120,8 @@ class Engine:
         self._sampler = EpochSampler([e.id for e in spec.train], spec.reflection.minibatch_size, cfg.seed)
         self._selector = cfg.candidate_selector()
         self._components = spec.reflection.component_selector()
-        self._reflector = ReflectionProposer(spec.reflection_lm, spec.reflection, self._limiter)
+        self._proposer = spec.proposer or ReflectionProposer(spec.reflection)
+        self._proposer.bind(spec.reflection_lm, self._limiter)
         self._merger = MergeProposer(spec.reflection_lm, self._limiter, temperature=spec.reflection.temperature)
         # Planner bookkeeping: changed only at plan time, in iteration order.
         self._attempts_from: dict[CandidateId, int] = {}
@@ -119,6 +130,7 @@ class Engine:
         self._merge_pairs_tried: set[frozenset[CandidateId]] = set()
         self._event_seq = 0
         self._external_stop: str | None = None
+        self._task: asyncio.Task[Any] | None = None
         self._deadline: float | None = None
         # Proposals in a row that spend no rollout (skipped, unusable reflection) before giving up:
         # without this, a run whose minibatches are all cached could propose forever for free.
@@ -131,16 +143,27 @@ class Engine:
         if spec.budget.minutes is not None:
             self._deadline = started + spec.budget.minutes * 60
         self.observer.on_start(self.ledger.limit)
-        with self._signal_handlers():
-            await self._evaluate_seed()
-            stop_reason = await self._search()
+        self._task = asyncio.current_task()
+        try:
+            with self._signal_handlers():
+                await self._evaluate_seed()
+                stop_reason = await self._search()
+        except BaseException as exc:
+            spec.store.finish({"error": f"{type(exc).__name__}: {exc}"}, status="failed")
+            raise
         result = self._result(stop_reason)
         spec.store.finish(_summary(result, time.monotonic() - started))
         self.observer.on_finish(result)
         return result
 
     def request_stop(self, reason: str) -> None:
-        """Stop planning new proposals; those in flight finish and commit."""
+        """Stop planning new proposals; those in flight finish and commit.
+
+        A second request cancels the run at once; everything recorded so far is kept
+        and a later run with the same path resumes from it.
+        """
+        if self._external_stop is not None and self._task is not None:
+            self._task.cancel()
         self._external_stop = self._external_stop or reason
 
     # -- seed --------------------------------------------------------------------
@@ -173,7 +196,7 @@ class Engine:
         )
         self.state.add_candidate(seed, seed_hash, rollouts)
         self.spec.store.put_candidate(seed)
-        self._event("seed", {"candidate": seed.id, "score": seed.score})
+        self._event("seed", {"candidate": seed.id, "score": seed.score, "spent": self.ledger.spent})
         self.observer.on_commit(self.state, self.ledger, None)
 
     async def _evaluate_many(
@@ -298,6 +321,7 @@ class Engine:
             known_hashes=frozenset(state.by_hash),
             ancestor=None,
             merge_wins=((), ()),
+            history=tuple(state.pool[c] for c in state.order),
             reservation=self.ledger.reserve(cost),
         )
 
@@ -330,6 +354,7 @@ class Engine:
             known_hashes=frozenset(state.by_hash),
             ancestor=state.pool[anc_id],
             merge_wins=(tuple(state.wins(a_id)), tuple(state.wins(b_id))),
+            history=(),
             reservation=self.ledger.reserve(cost),
         )
 
@@ -374,24 +399,21 @@ class Engine:
         perfect = self.spec.engine.perfect_score
         if self.spec.reflection.skip_perfect and all(r.score >= perfect for r in parent_rollouts):
             return _Outcome(plan, False, SKIPPED_PERFECT, evaluated=evaluated)
-        payloads = [self._examples[ex].data for ex in plan.gate]
+        request = MutationRequest(
+            iteration=plan.iteration,
+            parent=parent,
+            components=plan.components,
+            examples=[self._examples[ex].data for ex in plan.gate],
+            rollouts=parent_rollouts,
+            rejected=plan.rejected,
+            history=plan.history,
+        )
         try:
-            new_texts = await asyncio.gather(*(
-                self._reflector.propose_component(
-                    iteration=plan.iteration,
-                    component=comp,
-                    current=parent.components[comp],
-                    examples=payloads,
-                    rollouts=parent_rollouts,
-                    rejected=plan.rejected.get(comp, ()),
-                )
-                for comp in plan.components
-            ))
+            texts = await self._proposer.propose(request)
         except ReflectionParseError as exc:
             return _Outcome(plan, False, f"reflection unusable: {exc}", evaluated=evaluated)
         except LMError as exc:
             return _Outcome(plan, False, f"reflection LM failed: {exc}", evaluated=evaluated, lm_failure=str(exc))
-        texts = dict(zip(plan.components, new_texts, strict=True))
         child = {**parent.components, **texts}
         parent_sum = math.fsum(r.score for r in parent_rollouts)
         return await self._gate_and_validate(plan, child, texts, parent_sum, evaluated)
@@ -459,6 +481,10 @@ class Engine:
         state.evaluated.update(outcome.evaluated)
         candidate_id: CandidateId | None = None
         improved = False
+        if outcome.accepted and outcome.child_hash in state.by_hash:
+            # A proposal in flight beside this one committed the same text first.
+            outcome.accepted = False
+            outcome.reason = f"duplicate of {state.by_hash[outcome.child_hash]}, committed meanwhile"
         if outcome.accepted:
             assert outcome.child is not None and outcome.child_hash is not None
             candidate_id = state.next_id()

@@ -34,10 +34,9 @@ def _squash(text: str) -> str:
 
 
 def _candidates(reply: str) -> list[str]:
-    blocks = [m.group(2).strip() for m in _FENCE.finditer(reply)]
-    blocks = [b for b in blocks if b]
-    if blocks:
-        return sorted(blocks, key=len, reverse=True)
+    fenced = [m.group(2).strip() for m in _FENCE.finditer(reply)]
+    if fenced:
+        return sorted(fenced, key=len, reverse=True)
     if reply.count("```") == 1:  # an unclosed fence: take what follows it
         after = reply.split("```", 1)[1]
         first, _, rest = after.partition("\n")

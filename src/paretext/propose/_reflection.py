@@ -11,6 +11,7 @@ from .._config import ReflectionConfig
 from .._types import Rollout, TraceStep
 from ..errors import ReflectionParseError
 from ..lm._base import LM, ChatRequest, Message
+from ._base import MutationProposer, MutationRequest
 from ._extract import extract_text, truncate_middle
 from ._templates import REJECTED, SYSTEM, pick_template
 
@@ -40,14 +41,29 @@ def _steps_for(component: str, trace: Sequence[TraceStep]) -> list[TraceStep]:
     return tagged or [s for s in trace if s.component is None] or list(trace)
 
 
-class ReflectionProposer:
-    """Builds the reflective dataset and prompt for one component; extracts the new text."""
+class ReflectionProposer(MutationProposer):
+    """GEPA's reflective mutation: one reflection call per component, from traces and feedback."""
 
-    def __init__(self, lm: LM, config: ReflectionConfig, limiter: asyncio.Semaphore) -> None:
-        self.lm = lm
-        self.config = config
-        self._limiter = limiter
-        self._template = pick_template(config.template, lm.model)
+    def __init__(self, config: ReflectionConfig | None = None) -> None:
+        self.config = config or ReflectionConfig()
+
+    def bind(self, lm: LM, limiter: asyncio.Semaphore) -> None:
+        super().bind(lm, limiter)
+        self._template = pick_template(self.config.template, lm.model)
+
+    async def propose(self, request: MutationRequest) -> dict[str, str]:
+        texts = await asyncio.gather(*(
+            self.propose_component(
+                iteration=request.iteration,
+                component=comp,
+                current=request.parent.components[comp],
+                examples=request.examples,
+                rollouts=request.rollouts,
+                rejected=request.rejected.get(comp, ()),
+            )
+            for comp in request.components
+        ))
+        return dict(zip(request.components, texts, strict=True))
 
     def render_example(self, index: int, component: str, example: Any, rollout: Rollout) -> str:
         """One entry of the reflective dataset, held to the per-example character budget."""
@@ -107,7 +123,7 @@ class ReflectionProposer:
                 response_format=STRUCTURED_FORMAT if self.config.structured_output else None,
                 sample=iteration * 1000 + attempt,
             )
-            async with self._limiter:
+            async with self.limiter:
                 response = await self.lm.chat(request)
             try:
                 if response.truncated and not self.config.structured_output and "```" not in response.text:

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import asyncio
+
+import paretext as pt
+from paretext._ids import ExampleId
+from paretext._types import Rollout, TraceStep
+from paretext.propose import ReflectionProposer
+
+
+def proposer(**cfg: object) -> ReflectionProposer:
+    lm = pt.ScriptedLM(lambda r: "```\nnew\n```", model="openai/gpt-4.1")
+    p = ReflectionProposer(pt.ReflectionConfig(**cfg))  # type: ignore[arg-type]
+    p.bind(lm, asyncio.Semaphore(1))
+    return p
+
+
+def test_reflective_dataset_shows_only_the_component_steps_and_truncates() -> None:
+    trace = (
+        TraceStep("plan", "question?", "PLAN-OUTPUT", "plan"),
+        TraceStep("answer", "use plan", "ANSWER-OUTPUT " + "z" * 10_000, "answer"),
+    )
+    r = Rollout("h", ExampleId("e"), "final", trace, 0.0, "Wrong because of units.")
+    text = proposer(max_chars_per_example=1200).render_example(1, "plan", {"q": "question?"}, r)
+    assert "PLAN-OUTPUT" in text and "ANSWER-OUTPUT" not in text
+    assert "Wrong because of units." in text and "Score: 0" in text
+    long = proposer(max_chars_per_example=1200).render_example(1, "answer", {"q": "?"}, r)
+    assert len(long) <= 1200 and "characters omitted" in long
+
+
+def test_prompt_lists_rejected_attempts() -> None:
+    r = Rollout("h", ExampleId("e"), "out", (), 0.0, "bad")
+    prompt = proposer().build_prompt("current text", "system", [{"q": 1}], [r], ["tried A", "tried B"])
+    assert "current text" in prompt and "already tried" in prompt and "tried B" in prompt
