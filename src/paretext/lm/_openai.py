@@ -151,7 +151,9 @@ class OpenAIClientLM:
 
     def _response(self, completion: object) -> LMResponse:
         if not isinstance(completion, ChatCompletion) or not completion.choices:
-            raise LMTransportError(f"{self._model}: the reply is not a chat completion", model=self._model)
+            raise LMTransportError(
+                f"{self._model}: the reply is not a chat completion", model=self._model
+            )
         choice = completion.choices[0]
         reported = completion.usage
         usage = Usage(

@@ -69,7 +69,9 @@ def register_price(model: str, input_per_million: float, output_per_million: flo
     if input_per_million < 0 or output_per_million < 0:
         from ..errors import ConfigError
 
-        raise ConfigError(f"prices must not be negative, got {input_per_million}, {output_per_million}")
+        raise ConfigError(
+            f"prices must not be negative, got {input_per_million}, {output_per_million}"
+        )
     with _lock:
         _prices[_normalize(model)] = Price(float(input_per_million), float(output_per_million))
 
