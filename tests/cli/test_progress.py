@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import pytest
 from rich.console import Console
@@ -39,12 +40,20 @@ def test_rich_progress_shows_bar_status_and_summary() -> None:
         tracker, console=Console(file=err, width=120), out=Console(file=out, width=120)
     )
     with observer:
-        _run(observer, tracker)
+        result = _run(observer, tracker)
+    accepted = sum(p.accepted for p in result.proposals)
+    rejected = len(result.proposals) - accepted
+    assert (result.best.id, result.rollouts_used, accepted, rejected) == ("c7", 200, 7, 3)
     bar = err.getvalue()
-    assert "195/200" in bar and "best 0.467 (c9)" in bar and "frontier 2" in bar
-    assert "10✓ 0✗" in bar and "tok $0.0000" in bar
+    assert f"{result.rollouts_used}/200" in bar and "best 0.467 (c7)" in bar
+    assert f"frontier {len(result.frontier)}" in bar
+    assert f"{accepted}✓ {rejected}✗" in bar and "tok $0.0000" in bar
     summary = out.getvalue()
-    assert "0.467 (c9), seed 0.000" in summary and "c9, c10" in summary
+    assert "0.467 (c7), seed 0.000" in summary
+    assert re.search(r"frontier\s+│ c7 ", summary), summary
+    assert (
+        f"{len(result.candidates)}; proposals {accepted} accepted, {rejected} rejected" in summary
+    )
     assert "budget exhausted" in summary and "reflection:scripted-reflector" in summary
     assert observer.last is not None and observer.last.tokens == tracker.total_tokens() > 0
 
@@ -60,9 +69,11 @@ def test_rich_progress_erases_itself_on_error() -> None:
 
 def test_json_lines_one_object_per_commit() -> None:
     stream = io.StringIO()
-    _run(JsonLinesProgress(stream=stream))
+    result = _run(JsonLinesProgress(stream=stream))
     events = [json.loads(line) for line in stream.getvalue().splitlines()]
-    assert [e["event"] for e in events].count("commit") == 11
+    # The seed's commit, then one per proposal, the rejected duplicates included.
+    assert len(result.proposals) == 10
+    assert [e["event"] for e in events].count("commit") == 1 + len(result.proposals)
     assert events[0] == {"event": "start", "rollouts_limit": 200}
     assert events[-1]["stop_reason"] == "budget exhausted"
     assert events[1]["cost_usd"] == 0.0 and events[1]["tokens"] == 0  # no tracker: nothing counted

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -10,7 +12,6 @@ from typing import Any
 import pytest
 
 import paretext as pt
-from paretext.engine import CommittedState, EngineObserver, Ledger
 from paretext.lm import ChatRequest, ScriptedLM
 from paretext.testing import RuleWorld, rule_reflector
 
@@ -21,7 +22,11 @@ _FENCED = re.compile(r"```\n?(.*?)```", re.S)
 
 
 def clean_run(path: Path) -> Path:
-    """11 candidates (5 merges), frontier (c9, c10), best c9, 10 proposals all accepted."""
+    """8 candidates (3 merges), frontier (c7,), best c7; 10 proposals, 3 rejected as duplicates.
+
+    Proposals are planned four in flight; three times, one finds the text it wrote committed
+    by another meanwhile (``duplicate of cN, committed meanwhile``).
+    """
     pt.optimize(
         SEED,
         WORLD.program,
@@ -70,36 +75,22 @@ def messy_run(path: Path) -> Path:
     return path
 
 
-class Kill(Exception):
-    """Raised from an observer to simulate a process that dies mid-run."""
-
-
-class KillAfter(EngineObserver):
-    def __init__(self, commits: int) -> None:
-        self.left = commits
-
-    def on_commit(
-        self, state: CommittedState, ledger: Ledger, proposal: pt.Proposal | None
-    ) -> None:
-        self.left -= 1
-        if self.left == 0:
-            raise Kill
+KILLED_WORKER = Path(__file__).with_name("killed_worker.py")
 
 
 def partial_run(path: Path, commits: int = 4) -> Path:
-    """A run killed after ``commits`` commits: no summary, status still 'running'."""
-    with pytest.raises(Kill):
-        pt.optimize(
-            SEED,
-            WORLD.program,
-            WORLD.metric,
-            DATA[:15],
-            DATA[15:],
-            reflection_lm=rule_reflector(1),
-            budget=200,
-            run=path,
-            observer=KillAfter(commits),
-        )
+    """The clean run, its process killed after ``commits`` commits (the seed's included).
+
+    A real death, in a subprocess: an exception raised in this process would let the engine
+    mark the run failed; a killed process leaves no summary and the status 'running'.
+    """
+    done = subprocess.run(
+        [sys.executable, str(KILLED_WORKER), str(path), str(commits)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 17, done.stderr  # killed_worker.DIED
     return path
 
 

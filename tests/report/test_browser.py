@@ -16,7 +16,7 @@ from typing import NoReturn
 
 import pytest
 
-from paretext.report import write_report
+from paretext.report import load, write_report
 
 ARGS = [
     "--no-sandbox",
@@ -60,6 +60,10 @@ def test_report_in_chromium(clean: Path, tmp_path: Path, artifacts: Path) -> Non
         _missing("the playwright package is not installed: pip install -e '.[dev]'")
     executable = _chromium()
     page_file = write_report(clean, tmp_path / "report.html")
+    data = load(clean)
+    candidates = len(data.candidates)
+    merges = sum(c.origin == "merge" for c in data.candidates)
+    assert (candidates, merges, len(data.instances)) == (8, 3, 15)
     problems: list[str] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=executable, args=ARGS)
@@ -85,21 +89,26 @@ def test_report_in_chromium(clean: Path, tmp_path: Path, artifacts: Path) -> Non
             page.goto(page_file.as_uri())
             page.wait_for_load_state("load")
 
-            assert page.locator("#lineage .node").count() == 11
-            assert page.locator("#lineage .edge.merge").count() == 10
-            assert page.locator("#heatmap .cell").count() == 11 * 15
-            assert page.locator("#curve .point").count() == 11
+            assert page.locator("#lineage .node").count() == candidates
+            assert page.locator("#lineage .edge.merge").count() == 2 * merges
+            assert page.locator("#heatmap .cell").count() == candidates * len(data.instances)
+            # A dot per committed candidate; the rejected duplicates draw none.
+            assert page.locator("#curve .point").count() == candidates
             assert page.locator("#curve path.curve").count() == 1
             for sid in ("lineage-svg", "heatmap-svg", "curve-svg"):
                 box = page.locator(f"#{sid}").bounding_box()
                 assert box is not None and box["width"] > 100 and box["height"] > 100, sid
 
-            # The script links the pictures to the diffs: clicking c5 opens its change.
-            assert page.locator("#change-c5").evaluate("d => d.open") is False
-            page.locator('#lineage .node[data-id="c5"] .dot').click()
-            assert page.locator("#change-c5").evaluate("d => d.open") is True
-            assert page.locator('#lineage .node.selected[data-id="c5"]').count() == 1
-            assert page.locator("#lineage .edge.lit").count() == 2  # c0 → c1 → c5
+            # The script links the pictures to the diffs: clicking c4 opens its change.
+            assert data.candidate("c4").parents == ("c1",) and data.candidate("c4").depth == 2
+            assert page.locator("#change-c4").evaluate("d => d.open") is False
+            page.locator('#lineage .node[data-id="c4"] .dot').click()
+            assert page.locator("#change-c4").evaluate("d => d.open") is True
+            assert page.locator('#lineage .node.selected[data-id="c4"]').count() == 1
+            assert page.locator("#lineage .edge.lit").count() == 2  # c0 → c1 → c4
+            # A merge lights both of its parents' lines: c0 → c1 → c4 → c7 and c0 → c2 → c7.
+            page.locator('#lineage .node[data-id="c7"] .dot').click()
+            assert page.locator("#lineage .edge.lit").count() == 5
 
             page.screenshot(path=str(artifacts / "report.png"), full_page=True)
         finally:

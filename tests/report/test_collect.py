@@ -14,27 +14,43 @@ from paretext.store import SQLiteRunStore
 
 def test_clean_run_candidates_lineage_and_frontier(clean: Path) -> None:
     data = load(clean)
-    assert [c.id for c in data.candidates] == [f"c{i}" for i in range(11)]
+    assert [c.id for c in data.candidates] == [f"c{i}" for i in range(8)]
     assert data.instances == tuple(f"ex{i}" for i in range(15, 30))
     assert data.status == "finished" and data.finished
     assert data.stop_reason == "budget exhausted"
-    assert data.frontier == ("c9", "c10")
-    assert data.best == "c9"
+    assert data.frontier == ("c7",)
+    assert data.best == "c7"
     by_id = {c.id: c for c in data.candidates}
     assert by_id["c0"].parents == () and by_id["c0"].origin == "seed" and by_id["c0"].depth == 0
-    assert by_id["c5"].parents == ("c1",) and by_id["c5"].depth == 2
+    assert by_id["c4"].parents == ("c1",) and by_id["c4"].depth == 2
     merges = [c for c in data.candidates if c.origin == "merge"]
     assert [(c.id, c.parents) for c in merges] == [
-        ("c6", ("c1", "c2")),
-        ("c7", ("c2", "c3")),
-        ("c8", ("c2", "c4")),
-        ("c9", ("c2", "c5")),
-        ("c10", ("c5", "c6")),
+        ("c5", ("c1", "c2")),
+        ("c6", ("c2", "c3")),
+        ("c7", ("c2", "c4")),
     ]
-    assert by_id["c9"].is_best and by_id["c9"].on_frontier and by_id["c10"].on_frontier
+    assert by_id["c7"].is_best and by_id["c7"].on_frontier and by_id["c7"].depth == 3
     assert sum(c.is_best for c in data.candidates) == 1
-    assert by_id["c9"].score == pytest.approx(7 / 15)
-    assert by_id["c9"].components == {"system": "Solve it. RULE-0 RULE-1 RULE-3"}
+    assert sum(c.on_frontier for c in data.candidates) == len(data.frontier)
+    assert by_id["c7"].score == pytest.approx(7 / 15)
+    assert by_id["c7"].components == {"system": "Solve it. RULE-0 RULE-1 RULE-3"}
+    texts = [c.components["system"] for c in data.candidates]
+    assert len(set(texts)) == len(texts), "no two candidates share a text"
+
+
+def test_clean_run_rejects_only_duplicates(clean: Path) -> None:
+    data = load(clean)
+    rejected = [p for p in data.proposals if not p.accepted]
+    assert [(p.iteration, p.reason) for p in rejected] == [
+        (2, "duplicate of c1, committed meanwhile"),
+        (6, "duplicate of c4, committed meanwhile"),
+        (9, "duplicate of c7, committed meanwhile"),
+    ]
+    assert all(p.candidate is None for p in rejected)
+    assert (data.accepted, data.rejected) == (7, 3)
+    assert data.accepted + data.rejected == len(data.proposals) == 10
+    assert data.accepted == len(data.candidates) - 1  # every candidate but the seed
+    assert data.failures == ()  # a duplicate is a routine rejection
 
 
 def test_heat_map_scores_align_with_instances(clean: Path) -> None:
@@ -46,7 +62,7 @@ def test_heat_map_scores_align_with_instances(clean: Path) -> None:
     right = {ex for ex, s in zip(data.instances, c2.scores, strict=True) if s == 1.0}
     assert right == {"ex15", "ex21", "ex27"}
     assert data.candidate("c0").wins == 0  # the seed is wrong everywhere
-    assert data.candidate("c9").wins == 7
+    assert data.candidate("c7").wins == 7
 
 
 def test_agrees_with_the_engine_summary(clean: Path) -> None:
@@ -59,26 +75,32 @@ def test_agrees_with_the_engine_summary(clean: Path) -> None:
     assert summary is not None
     assert list(data.frontier) == summary["frontier"]
     assert data.best == summary["best"]
-    assert data.rollouts_used == summary["rollouts_used"] == 195
+    assert data.rollouts_used == summary["rollouts_used"] == 200
     assert data.rollouts_limit == summary["rollouts_limit"] == 200
-    assert data.accepted == summary["accepted"] == 10
+    assert data.accepted == summary["accepted"] == 7
 
 
 def test_curve_follows_commits(clean: Path) -> None:
-    curve = load(clean).curve
-    assert len(curve) == 11
+    data = load(clean)
+    curve = data.curve
+    assert len(curve) == 1 + len(data.proposals) == 11  # the seed, then each proposal's commit
     assert (curve[0].rollouts, curve[0].best_score, curve[0].candidate) == (15, 0.0, "c0")
     assert [p.rollouts for p in curve] == sorted(p.rollouts for p in curve)
     best = [p.best_score for p in curve]
     assert best == sorted(best), "the best score never goes down"
-    assert curve[-1].best == "c9" and curve[-1].best_score == pytest.approx(7 / 15)
-    assert curve[-1].rollouts == 195 and curve[-1].frontier_size == 2
-    assert all(p.accepted and p.candidate is not None for p in curve)
+    assert curve[-1].best == "c7" and curve[-1].best_score == pytest.approx(7 / 15)
+    assert curve[-1].rollouts == 200 and curve[-1].frontier_size == 1
+    assert [p.iteration for p in curve[1:]] == [p.iteration for p in data.proposals]
+    accepted = [p for p in curve if p.accepted]
+    assert all(p.candidate is not None for p in accepted)
+    assert [p.candidate for p in accepted] == [c.id for c in data.candidates]
+    assert all(p.candidate is None for p in curve if not p.accepted)
+    assert [p.iteration for p in curve if not p.accepted] == [2, 6, 9]
 
 
 def test_changes_carry_diff_and_feedback(clean: Path) -> None:
     data = load(clean)
-    assert [c.candidate for c in data.changes] == [f"c{i}" for i in range(1, 11)]
+    assert [c.candidate for c in data.changes] == [f"c{i}" for i in range(1, 8)]
     c1 = data.changes[0]
     assert c1.base == "c0" and c1.kind == "mutation"
     (diff,) = c1.diffs
@@ -89,7 +111,7 @@ def test_changes_carry_diff_and_feedback(clean: Path) -> None:
         "RULE-" in f.feedback and f.output == "wrong" and f.score == 0.0 for f in c1.feedback
     )
     assert "RULE-1" in " ".join(f.feedback for f in c1.feedback)
-    merge = next(c for c in data.changes if c.candidate == "c9")
+    merge = next(c for c in data.changes if c.candidate == "c7")
     assert merge.kind == "merge" and merge.base == "c2" and merge.feedback == ()
     assert merge.parent_gate == 3.0 and merge.child_gate == 5.0
 
@@ -123,17 +145,27 @@ def test_messy_run_lists_every_failure(messy: Path) -> None:
     assert {f.where.rsplit(" ", 1)[1] for f in rollout_failures} == {"ex17", "ex29"}
     assert all("ValueError: cannot answer" in f.message for f in rollout_failures)
     # Routine rejections (gate, duplicates, perfect parents) are not failures.
-    routine = [p for p in data.proposals if not p.accepted and p.reason.startswith("skipped")]
-    assert routine and not any(f.message.startswith("skipped") for f in data.failures)
-    assert data.rejected == len(proposal_failures) + len(routine)
+    rejected = [p for p in data.proposals if not p.accepted]
+    skipped = [p for p in rejected if p.reason.startswith("skipped")]
+    duplicates = [p for p in rejected if p.reason.startswith("duplicate of")]
+    assert skipped and not any(f.message.startswith("skipped") for f in data.failures)
+    assert duplicates and not any(f.message.startswith("duplicate") for f in data.failures)
+    assert data.rejected == len(proposal_failures) + len(skipped) + len(duplicates)
 
 
 def test_partial_run_has_no_summary(partial: Path) -> None:
     data = load(partial)
     assert data.status == "running" and not data.finished
     assert data.stop_reason is None and data.seconds is None
-    assert [c.id for c in data.candidates] == ["c0", "c1", "c2", "c3"]
-    assert len(data.curve) == 4
+    assert len(data.curve) == 4  # the four commits before the process died
+    # The clean run's first three proposals: c1, c2, then a duplicate of c1.
+    assert [c.id for c in data.candidates] == ["c0", "c1", "c2"]
+    assert [(p.accepted, p.reason) for p in data.proposals] == [
+        (True, "accepted"),
+        (True, "accepted"),
+        (False, "duplicate of c1, committed meanwhile"),
+    ]
+    assert data.failures == ()
     assert data.rollouts_used > 0 and data.rollouts_limit is None
 
 

@@ -9,19 +9,33 @@ from pathlib import Path
 
 import paretext as pt
 from paretext.report import load, render_html, write_report
+from paretext.store import SQLiteRunStore
 from paretext.testing import RuleWorld, rule_reflector
 
 
 def test_counts_match_the_known_run(clean: Path) -> None:
-    html = render_html(load(clean))
-    assert len(re.findall(r'<g class="node[ "]', html)) == 11
-    assert len(re.findall(r'<path class="edge', html)) == 15  # 5 mutation edges, 5 merges x 2
-    assert len(re.findall(r'<path class="edge merge"', html)) == 10
-    assert len(re.findall(r'<rect class="cell[ "]', html)) == 11 * 15
-    assert len(re.findall(r'<circle class="point[ "]', html)) == 11
+    data = load(clean)
+    html = render_html(data)
+    # Counted from the store's own records, not from ReportData.
+    store = SQLiteRunStore(clean, create=False)
+    try:
+        candidates = store.candidates()
+        proposals = store.proposals()
+    finally:
+        store.close()
+    parent_links = sum(len(c.parents) for c in candidates)
+    merges = [c for c in candidates if len(c.parents) == 2]
+    accepted = [p for p in proposals if p.accepted]
+    assert (len(candidates), len(merges), parent_links, len(accepted)) == (8, 3, 10, 7)
+    assert len(re.findall(r'<g class="node[ "]', html)) == len(candidates)
+    assert len(re.findall(r'<path class="edge', html)) == parent_links  # 4 mutations, 3 merges x 2
+    assert len(re.findall(r'<path class="edge merge"', html)) == 2 * len(merges)
+    assert len(re.findall(r'<rect class="cell[ "]', html)) == len(candidates) * len(data.instances)
+    # A dot per committed candidate; rejected proposals add to the curve but draw no dot.
+    assert len(re.findall(r'<circle class="point[ "]', html)) == len(candidates)
     assert html.count('<path class="curve"') == 1
-    assert html.count('<details class="change"') == 10
-    assert 'class="node frontier best" data-id="c9"' in html
+    assert html.count('<details class="change"') == len(accepted)
+    assert 'class="node frontier best" data-id="c7"' in html
 
 
 def test_self_contained(clean: Path) -> None:
@@ -36,7 +50,13 @@ def test_self_contained(clean: Path) -> None:
 def test_in_progress_run_renders_with_a_banner(partial: Path) -> None:
     html = render_html(load(partial))
     assert "no final summary yet" in html
-    assert len(re.findall(r'<g class="node[ "]', html)) == 4
+    store = SQLiteRunStore(partial, create=False)
+    try:
+        committed = len(store.candidates())
+    finally:
+        store.close()
+    assert committed == 3
+    assert len(re.findall(r'<g class="node[ "]', html)) == committed
 
 
 def test_failures_are_shown(messy: Path) -> None:

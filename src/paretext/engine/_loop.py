@@ -84,6 +84,7 @@ class _Plan:
     paid_parent_pairs: frozenset[ExampleId]
     rejected: Mapping[str, tuple[str, ...]]
     known_hashes: frozenset[str]
+    earlier_in_flight: tuple[int, ...]
     ancestor: Candidate | None
     merge_wins: tuple[tuple[str, ...], tuple[str, ...]]
     history: tuple[Candidate, ...]
@@ -131,6 +132,10 @@ class Engine:
         self._event_seq = 0
         self._external_stop: str | None = None
         self._task: asyncio.Task[Any] | None = None
+        # Iterations in flight, and each one's child hash once known (None: no child), so a
+        # proposal can skip a text an earlier proposal is already evaluating.
+        self._in_flight: list[int] = []
+        self._child_hash: dict[int, asyncio.Future[str | None]] = {}
         self._deadline: float | None = None
         # Proposals in a row that spend no rollout (skipped, unusable reflection) before giving up:
         # without this, a run whose minibatches are all cached could propose forever for free.
@@ -231,6 +236,8 @@ class Engine:
                         if not in_flight:
                             stop_reason = "budget exhausted"
                         break
+                    self._child_hash[iteration] = asyncio.get_running_loop().create_future()
+                    self._in_flight.append(iteration)
                     in_flight.append((plan, asyncio.create_task(self._execute(plan))))
                     iteration += 1
                 if not in_flight:
@@ -238,6 +245,7 @@ class Engine:
                 _plan, task = in_flight[0]
                 outcome = await task
                 in_flight.popleft()
+                self._in_flight.remove(outcome.plan.iteration)
                 self._commit(outcome)
         finally:
             for _, task in in_flight:
@@ -319,6 +327,7 @@ class Engine:
             paid_parent_pairs=paid,
             rejected={c: tuple(state.rejected.get((parent_id, c), ())) for c in components},
             known_hashes=frozenset(state.by_hash),
+            earlier_in_flight=tuple(self._in_flight),
             ancestor=None,
             merge_wins=((), ()),
             history=tuple(state.pool[c] for c in state.order),
@@ -352,6 +361,7 @@ class Engine:
             paid_parent_pairs=frozenset(),
             rejected={},
             known_hashes=frozenset(state.by_hash),
+            earlier_in_flight=tuple(self._in_flight),
             ancestor=state.pool[anc_id],
             merge_wins=(tuple(state.wins(a_id)), tuple(state.wins(b_id))),
             history=(),
@@ -386,9 +396,17 @@ class Engine:
 
     # -- execution (concurrent) ------------------------------------------------------
     async def _execute(self, plan: _Plan) -> _Outcome:
-        if plan.kind == "merge":
-            return await self._execute_merge(plan)
-        return await self._execute_mutation(plan)
+        try:
+            if plan.kind == "merge":
+                return await self._execute_merge(plan)
+            return await self._execute_mutation(plan)
+        finally:
+            self._announce_child(plan.iteration, None)
+
+    def _announce_child(self, iteration: int, child_hash: str | None) -> None:
+        future = self._child_hash[iteration]
+        if not future.done():
+            future.set_result(child_hash)
 
     async def _execute_mutation(self, plan: _Plan) -> _Outcome:
         parent, parent_hash = plan.parents[0], plan.parent_hashes[0]
@@ -454,6 +472,11 @@ class Engine:
         duplicate = child_hash in plan.known_hashes or child_hash in plan.parent_hashes
         if duplicate:
             return _Outcome(plan, False, "duplicate of an existing candidate", texts=texts, evaluated=evaluated)
+        for earlier in plan.earlier_in_flight:
+            if await asyncio.shield(self._child_hash[earlier]) == child_hash:
+                return _Outcome(plan, False, f"same text as proposal {earlier}, still in flight",
+                                texts=texts, evaluated=evaluated)
+        self._announce_child(plan.iteration, child_hash)
         gate_rollouts = await self._evaluate_many(child, child_hash, plan.gate, plan.reservation)
         evaluated = [*evaluated, *((child_hash, ex) for ex in plan.gate)]
         child_sum = math.fsum(r.score for r in gate_rollouts)
