@@ -13,7 +13,6 @@ wall time to the limit ``rollouts x task latency / concurrency``.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import re
 import statistics
 import time
@@ -35,50 +34,95 @@ def task_lm(latency: float) -> pt.ScriptedLM:
     return pt.ScriptedLM(respond, model="task-sim", latency=latency)
 
 
-def run_once(*, budget: int, concurrency: int, in_flight: int, task_latency: float,
-             reflect_latency: float, seed: int) -> dict[str, Any]:
+def run_once(
+    *,
+    budget: int,
+    concurrency: int,
+    in_flight: int,
+    task_latency: float,
+    reflect_latency: float,
+    seed: int,
+) -> dict[str, Any]:
     world = RuleWorld(n=40, categories=10)
     data = world.examples()
-    program = pt.ChatProgram(task_lm(task_latency), template="Question {question}; category={category}")
+    program = pt.ChatProgram(
+        task_lm(task_latency), template="Question {question}; category={category}"
+    )
     started = time.perf_counter()
     result = pt.optimize(
-        {"system": "Solve it."}, program, world.metric, data[:20], data[20:],
-        reflection_lm=rule_reflector(1, latency=reflect_latency), budget=budget,
+        {"system": "Solve it."},
+        program,
+        world.metric,
+        data[:20],
+        data[20:],
+        reflection_lm=rule_reflector(1, latency=reflect_latency),
+        budget=budget,
         engine=pt.EngineConfig(seed=seed, concurrency=concurrency, proposals_in_flight=in_flight),
-        stop=pt.StopConfig(handle_signals=False), cache_task_lm=False,
+        stop=pt.StopConfig(handle_signals=False),
+        cache_task_lm=False,
     )
     wall = time.perf_counter() - started
     limit = result.rollouts_used * task_latency / concurrency
-    return {"wall": wall, "rollouts": result.rollouts_used, "best": result.best.score,
-            "ratio": wall / limit if limit else float("nan"), "proposals": len(result.proposals)}
+    return {
+        "wall": wall,
+        "rollouts": result.rollouts_used,
+        "best": result.best.score,
+        "ratio": wall / limit if limit else float("nan"),
+        "proposals": len(result.proposals),
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     budget, repeats = (150, 1) if args.quick else (300, args.repeats)
 
-    print(f"rule world: 20 train, 20 val, task LM 200 ms, reflection LM 800 ms, budget {budget} rollouts")
+    print(
+        "rule world: 20 train, 20 val, task LM 200 ms, reflection LM 800 ms, "
+        f"budget {budget} rollouts"
+    )
     print(f"{'setting':32} {'wall s':>8} {'limit s':>8} {'ratio':>6} {'rollouts':>8} {'best':>6}")
-    for label, conc, flight in [("one proposal at a time, c=32", 32, 1), ("16 proposals in flight, c=32", 32, 16)]:
-        runs = [run_once(budget=budget, concurrency=conc, in_flight=flight, task_latency=0.2,
-                         reflect_latency=0.8, seed=s) for s in range(repeats)]
+    for flight in (1, 2, 4, 16):
+        runs = [
+            run_once(
+                budget=budget,
+                concurrency=32,
+                in_flight=flight,
+                task_latency=0.2,
+                reflect_latency=0.8,
+                seed=s,
+            )
+            for s in range(repeats)
+        ]
         wall = statistics.median(r["wall"] for r in runs)
         rollouts = statistics.median(r["rollouts"] for r in runs)
         best = statistics.median(r["best"] for r in runs)
-        limit = rollouts * 0.2 / conc
-        print(f"{label:32} {wall:8.2f} {limit:8.2f} {wall / limit:6.2f} {rollouts:8.0f} {best:6.3f}")
+        limit = rollouts * 0.2 / 32
+        label = f"{flight} proposal(s) in flight, c=32"
+        print(
+            f"{label:32} {wall:8.2f} {limit:8.2f} {wall / limit:6.2f} {rollouts:8.0f} {best:6.3f}"
+        )
 
     overhead = []
     for s in range(repeats):
-        r = run_once(budget=budget * 4, concurrency=32, in_flight=8, task_latency=0.0, reflect_latency=0.0, seed=s)
+        r = run_once(
+            budget=budget * 4,
+            concurrency=32,
+            in_flight=8,
+            task_latency=0.0,
+            reflect_latency=0.0,
+            seed=s,
+        )
         overhead.append(r["wall"] / r["rollouts"] * 1000)
-    print(f"engine overhead with zero-latency LMs: {statistics.median(overhead):.3f} ms per rollout "
-          f"(median of {repeats}, budget {budget * 4})")
+    print(
+        f"engine overhead with zero-latency LMs: {statistics.median(overhead):.3f} ms per rollout "
+        f"(median of {repeats}, budget {budget * 4})"
+    )
 
 
 if __name__ == "__main__":
-    asyncio.run(asyncio.sleep(0))
     main()

@@ -14,7 +14,14 @@ from collections.abc import Callable, Coroutine, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ._config import Budget, EngineConfig, MergeConfig, ReflectionConfig, StopConfig, config_fingerprint
+from ._config import (
+    Budget,
+    EngineConfig,
+    MergeConfig,
+    ReflectionConfig,
+    StopConfig,
+    config_fingerprint,
+)
 from ._ids import ExampleId, canonical_json
 from ._types import Example, Result
 from .engine import Engine, EngineObserver, RunSpec
@@ -39,7 +46,9 @@ def _examples(items: Iterable[Any], split: str) -> list[Example]:
     try:
         listed = list(items)
     except TypeError:
-        raise ConfigError(f"{split}set must be a sequence of examples, got {type(items).__name__}") from None
+        raise ConfigError(
+            f"{split}set must be a sequence of examples, got {type(items).__name__}"
+        ) from None
     if not listed:
         raise ConfigError(f"{split}set is empty: paretext needs at least one example")
     out: list[Example] = []
@@ -84,7 +93,9 @@ def _seed(seed: Mapping[str, str] | str, program: Program) -> dict[str, str]:
     return dict(seed)
 
 
-def _budget(budget: BudgetLike, n_val: int, n_components: int, reflection: ReflectionConfig) -> Budget:
+def _budget(
+    budget: BudgetLike, n_val: int, n_components: int, reflection: ReflectionConfig
+) -> Budget:
     if isinstance(budget, Budget):
         resolved = budget
     elif isinstance(budget, str):
@@ -94,7 +105,9 @@ def _budget(budget: BudgetLike, n_val: int, n_components: int, reflection: Refle
     elif isinstance(budget, int) and not isinstance(budget, bool):
         resolved = Budget(rollouts=budget)
     else:
-        raise ConfigError(f"budget must be a Budget, a preset name or a rollout count, got {budget!r}")
+        raise ConfigError(
+            f"budget must be a Budget, a preset name or a rollout count, got {budget!r}"
+        )
     if resolved.rollouts is not None:
         if resolved.rollouts < n_val:
             raise ConfigError(
@@ -104,7 +117,8 @@ def _budget(budget: BudgetLike, n_val: int, n_components: int, reflection: Refle
         one_proposal = n_val + 2 * reflection.minibatch_size + n_val
         if resolved.rollouts < one_proposal:
             raise ConfigError(
-                f"budget of {resolved.rollouts} rollouts pays for the seed's validation but not for "
+                f"budget of {resolved.rollouts} rollouts pays for the seed's validation but "
+                "not for "
                 f"one proposal; at least {one_proposal} are needed"
             )
     return resolved
@@ -134,7 +148,7 @@ def build_spec(
     *,
     reflection_lm: LM | str,
     budget: BudgetLike = "light",
-    run: None | str | Path | RunStore = None,
+    run: str | Path | RunStore | None = None,
     engine: EngineConfig | None = None,
     reflection: ReflectionConfig | None = None,
     merge: MergeConfig | None = None,
@@ -160,7 +174,9 @@ def build_spec(
 
     store = open_store(run)
     tracker = UsageTracker()
-    refl = MeteredLM(CachedLM(reflection_model, store, role="reflection"), tracker, role="reflection")
+    refl = MeteredLM(
+        CachedLM(reflection_model, store, role="reflection"), tracker, role="reflection"
+    )
     if isinstance(prog, Pipeline):
         task_lm = CachedLM(prog.lm, store, role="task", enabled=cache_task_lm)
         prog = prog.with_lm(MeteredLM(task_lm, tracker, role="task"))
@@ -170,9 +186,17 @@ def build_spec(
         "val": _data_hash(val),
         "reflection_lm": reflection_model.model,
         "proposer": type(proposer).__name__ if proposer is not None else "ReflectionProposer",
-        "config": {"EngineConfig": _without(engine, "concurrency"), **config_fingerprint(reflection, merge)},
+        "config": {
+            "EngineConfig": _without(engine, "concurrency"),
+            **config_fingerprint(reflection, merge),
+        },
     }
-    meta = {"search_mode": search_mode, "n_train": len(train), "n_val": len(val), **(run_meta or {})}
+    meta = {
+        "search_mode": search_mode,
+        "n_train": len(train),
+        "n_val": len(val),
+        **(run_meta or {}),
+    }
     store.open_run(fingerprint, meta)
     return RunSpec(
         seed_components=components,
@@ -208,7 +232,7 @@ async def aoptimize(
     *,
     reflection_lm: LM | str,
     budget: BudgetLike = "light",
-    run: None | str | Path | RunStore = None,
+    run: str | Path | RunStore | None = None,
     engine: EngineConfig | None = None,
     reflection: ReflectionConfig | None = None,
     merge: MergeConfig | None = None,
@@ -227,10 +251,21 @@ async def aoptimize(
     ``proposer`` replaces GEPA's reflective mutation (baselines use this seam).
     """
     spec = build_spec(
-        seed, program, metric, trainset, valset,
-        reflection_lm=reflection_lm, budget=budget, run=run, engine=engine,
-        reflection=reflection, merge=merge, stop=stop, cache_task_lm=cache_task_lm,
-        run_meta=run_meta, proposer=proposer,
+        seed,
+        program,
+        metric,
+        trainset,
+        valset,
+        reflection_lm=reflection_lm,
+        budget=budget,
+        run=run,
+        engine=engine,
+        reflection=reflection,
+        merge=merge,
+        stop=stop,
+        cache_task_lm=cache_task_lm,
+        run_meta=run_meta,
+        proposer=proposer,
     )
     try:
         return await Engine(spec, observer).run()

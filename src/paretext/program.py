@@ -113,7 +113,9 @@ class FunctionProgram:
 
     async def run(self, candidate: Mapping[str, str], example: Any) -> ProgramOutput:
         trace = Trace()
-        args: tuple[Any, ...] = (candidate, example, trace) if self._wants_trace else (candidate, example)
+        args: tuple[Any, ...] = (
+            (candidate, example, trace) if self._wants_trace else (candidate, example)
+        )
         if self._async:
             output = await self._fn(*args)
         else:
@@ -203,7 +205,7 @@ class Pipeline:
         return ProgramOutput(output=reply, trace=trace.steps)
 
 
-def ChatProgram(  # noqa: N802 - reads as a class at call sites
+def ChatProgram(
     lm: LM,
     component: str = "system",
     template: str | Callable[[Any], str] = "{input}",
@@ -212,7 +214,14 @@ def ChatProgram(  # noqa: N802 - reads as a class at call sites
     max_tokens: int | None = None,
     response_format: Mapping[str, Any] | None = None,
 ) -> Pipeline:
-    """One system-prompt component plus a user template: the most common program."""
+    """One system-prompt component plus a user template: the most common program.
+
+    ``lm`` is an LM or a model string (``"openai/gpt-4.1-mini"``, ``"local"``, ...).
+    """
+    if isinstance(lm, str):
+        from .lm import resolve_lm
+
+        lm = resolve_lm(lm)
     return Pipeline(
         lm,
         [ChatStep(component=component, template=template)],
@@ -231,4 +240,3 @@ def as_program(obj: object) -> Program:
     raise ProgramSignatureError(
         f"program must be a callable or implement Program.run, got {type(obj).__name__}"
     )
-

@@ -27,14 +27,18 @@ _FENCED = re.compile(r"```\n?(.*?)```", re.S)
 
 @dataclass(frozen=True)
 class RuleWorld:
-    """``n`` examples over ``categories`` categories; example ``i`` is category ``i % categories``."""
+    """``n`` examples over ``categories`` categories; example ``i`` has category ``i % categories``.
+    """
 
     n: int = 30
     categories: int = 6
     component: str = "system"
 
     def examples(self, prefix: str = "ex") -> list[dict[str, Any]]:
-        return [{"id": f"{prefix}{i}", "category": i % self.categories, "question": f"q{i}"} for i in range(self.n)]
+        return [
+            {"id": f"{prefix}{i}", "category": i % self.categories, "question": f"q{i}"}
+            for i in range(self.n)
+        ]
 
     def program(self, candidate: Mapping[str, str], example: Mapping[str, Any]) -> str:
         rules = {int(m) for m in _RULE.findall(candidate[self.component])}

@@ -30,8 +30,13 @@ DATA = RuleWorld(n=10).examples()
 
 def call(**overrides: Any) -> Any:
     kwargs: dict[str, Any] = {
-        "seed": {"system": "s"}, "program": Spy(), "metric": metric,
-        "trainset": DATA[:5], "valset": DATA[5:], "reflection_lm": pt.ScriptedLM(lambda r: "x"), "budget": 100,
+        "seed": {"system": "s"},
+        "program": Spy(),
+        "metric": metric,
+        "trainset": DATA[:5],
+        "valset": DATA[5:],
+        "reflection_lm": pt.ScriptedLM(lambda r: "x"),
+        "budget": 100,
     }
     kwargs.update(overrides)
     return pt.optimize(**kwargs)
@@ -46,8 +51,11 @@ def call(**overrides: Any) -> Any:
         ({"trainset": 5}, ConfigError, "trainset must be a sequence"),
         ({"seed": {}}, ConfigError, "non-empty mapping"),
         ({"seed": {"system": 3}}, TypeError, "component 'system' must be a string"),
-        ({"program": pt.ChatProgram(pt.ScriptedLM(lambda r: "x"), component="plan")}, ConfigError,
-         r"reads components \['plan'\]"),
+        (
+            {"program": pt.ChatProgram(pt.ScriptedLM(lambda r: "x"), component="plan")},
+            ConfigError,
+            r"reads components \['plan'\]",
+        ),
         ({"program": lambda a: a}, ProgramSignatureError, "takes 1 positional"),
         ({"program": 42}, ProgramSignatureError, "must be a callable"),
         ({"metric": lambda a, b, c, d: 1}, ProgramSignatureError, "takes 4 positional"),
@@ -60,7 +68,9 @@ def call(**overrides: Any) -> Any:
         ({"reflection_lm": 3}, ConfigError, "reflection LM must be"),
     ],
 )
-def test_bad_input_is_refused_before_spending(overrides: dict[str, Any], error: type, message: str) -> None:
+def test_bad_input_is_refused_before_spending(
+    overrides: dict[str, Any], error: type, message: str
+) -> None:
     spy = overrides.setdefault("program", Spy())
     with pytest.raises(error, match=message):
         call(**overrides)
@@ -88,7 +98,9 @@ def test_presets_follow_the_documented_formula() -> None:
     b = pt.Budget.preset("light", n_val=50, n_components=2, minibatch_size=3)
     proposals = 8 * 2
     assert b.rollouts == 50 + proposals * 6 + 7 * 50
-    assert pt.Budget.preset("heavy", n_val=50, n_components=1, minibatch_size=3).rollouts > b.rollouts
+    assert (
+        pt.Budget.preset("heavy", n_val=50, n_components=1, minibatch_size=3).rollouts > b.rollouts
+    )
 
 
 def test_resuming_with_other_settings_is_refused(tmp_path: Any) -> None:
@@ -99,11 +111,21 @@ def test_resuming_with_other_settings_is_refused(tmp_path: Any) -> None:
 
     pt.optimize(*args, reflection_lm=rule_reflector(), budget=40, run=tmp_path / "r")
     with pytest.raises(pt.errors.StoreError, match="seed"):
-        pt.optimize(*args, reflection_lm=rule_reflector(), budget=40, run=tmp_path / "r",
-                    engine=pt.EngineConfig(seed=5))
+        pt.optimize(
+            *args,
+            reflection_lm=rule_reflector(),
+            budget=40,
+            run=tmp_path / "r",
+            engine=pt.EngineConfig(seed=5),
+        )
     # Concurrency only changes speed: allowed on resume.
-    pt.optimize(*args, reflection_lm=rule_reflector(), budget=40, run=tmp_path / "r",
-                engine=pt.EngineConfig(concurrency=2))
+    pt.optimize(
+        *args,
+        reflection_lm=rule_reflector(),
+        budget=40,
+        run=tmp_path / "r",
+        engine=pt.EngineConfig(concurrency=2),
+    )
 
 
 def test_caller_objects_are_not_modified() -> None:
@@ -113,7 +135,15 @@ def test_caller_objects_are_not_modified() -> None:
     snapshot = [dict(d) for d in data]
     from paretext.testing import rule_reflector
 
-    pt.optimize(seed, world.program, world.metric, data[:5], data[5:], reflection_lm=rule_reflector(), budget=60)
+    pt.optimize(
+        seed,
+        world.program,
+        world.metric,
+        data[:5],
+        data[5:],
+        reflection_lm=rule_reflector(),
+        budget=60,
+    )
     assert seed == {"system": "Solve it."} and data == snapshot
 
 
@@ -121,4 +151,12 @@ def test_public_surface_is_pinned() -> None:
     assert sorted(pt.__all__) == sorted(set(pt.__all__))
     for name in pt.__all__:
         assert hasattr(pt, name), name
-    assert {"optimize", "aoptimize", "search", "Feedback", "Budget", "Result", "ChatProgram"} <= set(pt.__all__)
+    assert {
+        "optimize",
+        "aoptimize",
+        "search",
+        "Feedback",
+        "Budget",
+        "Result",
+        "ChatProgram",
+    } <= set(pt.__all__)

@@ -49,8 +49,13 @@ def test_budget_is_never_exceeded(
         else rule_reflector(1)
     )
     result = pt.optimize(
-        {"system": "Solve it."}, program, world.metric, data[:10], data[10:],
-        reflection_lm=reflector, budget=limit,
+        {"system": "Solve it."},
+        program,
+        world.metric,
+        data[:10],
+        data[10:],
+        reflection_lm=reflector,
+        budget=limit,
         reflection=pt.ReflectionConfig(minibatch_size=minibatch),
         engine=pt.EngineConfig(proposals_in_flight=in_flight, fail_fast_after=n_val + 1),
     )
@@ -64,10 +69,19 @@ def test_every_failure_is_reported() -> None:
     program = CountingProgram(world, fail_every=3)
 
     def reply(req: ChatRequest) -> str:
-        return "Please provide the inputs." if req.sample % 1000 == 0 else "```\nSolve it. RULE-1\n```"
+        return (
+            "Please provide the inputs." if req.sample % 1000 == 0 else "```\nSolve it. RULE-1\n```"
+        )
 
-    result = pt.optimize({"system": "Solve it."}, program, world.metric, data[:10], data[10:],
-                         reflection_lm=pt.ScriptedLM(reply), budget=80)
+    result = pt.optimize(
+        {"system": "Solve it."},
+        program,
+        world.metric,
+        data[:10],
+        data[10:],
+        reflection_lm=pt.ScriptedLM(reply),
+        budget=80,
+    )
     assert any("rollouts failed" in f and "flaky example" in f for f in result.failures)
     # Attempt 1 always echoes the prompt; the retry (attempt 2) gives a usable reply.
     assert not [p for p in result.proposals if "echoes" in p.reason]
@@ -77,9 +91,16 @@ def test_every_failure_is_reported() -> None:
 def test_all_unusable_reflections_are_recorded_as_failures() -> None:
     world = RuleWorld(n=20, categories=4)
     data = world.examples()
-    result = pt.optimize({"system": "Solve it."}, world.program, world.metric, data[:10], data[10:],
-                         reflection_lm=pt.ScriptedLM(lambda r: "Please provide the inputs."),
-                         budget=60, stop=pt.StopConfig(max_proposals=4))
+    result = pt.optimize(
+        {"system": "Solve it."},
+        world.program,
+        world.metric,
+        data[:10],
+        data[10:],
+        reflection_lm=pt.ScriptedLM(lambda r: "Please provide the inputs."),
+        budget=60,
+        stop=pt.StopConfig(max_proposals=4),
+    )
     assert len(result.proposals) == 4
     assert all("echoes the reflection prompt" in p.reason for p in result.proposals)
     assert sum("proposal" in f for f in result.failures) == 4

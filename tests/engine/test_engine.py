@@ -31,7 +31,9 @@ def run(world: RuleWorld, **kwargs: Any) -> pt.Result:
     }
     defaults.update(kwargs)
     program = defaults.pop("program", world.program)
-    return pt.optimize({"system": "Solve it."}, program, world.metric, data[:15], data[15:], **defaults)
+    return pt.optimize(
+        {"system": "Solve it."}, program, world.metric, data[:15], data[15:], **defaults
+    )
 
 
 def test_optimization_improves_and_reports_lineage(world: RuleWorld) -> None:
@@ -73,12 +75,18 @@ def test_rejected_texts_are_shown_to_later_reflections(world: RuleWorld) -> None
         prompts.append(req.messages[-1].content)
         return f"```\nSolve it, attempt {len(prompts)}.\n```"
 
-    run(world, reflection_lm=pt.ScriptedLM(respond), merge=pt.MergeConfig(enabled=False),
-        stop=pt.StopConfig(max_proposals=8))
+    run(
+        world,
+        reflection_lm=pt.ScriptedLM(respond),
+        merge=pt.MergeConfig(enabled=False),
+        stop=pt.StopConfig(max_proposals=8),
+    )
     assert any("already tried" in p and "attempt 1" in p for p in prompts[4:])
 
 
-def test_merge_never_pairs_a_candidate_with_its_ancestor_nor_repeats_a_pair(world: RuleWorld) -> None:
+def test_merge_never_pairs_a_candidate_with_its_ancestor_nor_repeats_a_pair(
+    world: RuleWorld,
+) -> None:
     result = run(world, budget=600, merge=pt.MergeConfig(max_merges=10))
     merges = [p for p in result.proposals if p.kind == "merge"]
     assert merges, "the run should have tried merges"
@@ -99,7 +107,9 @@ def test_merge_never_pairs_a_candidate_with_its_ancestor_nor_repeats_a_pair(worl
         a, b = p.parents
         assert a not in ancestors(b) and b not in ancestors(a)
     accepted = [p for p in merges if p.accepted]
-    assert accepted and all(len(by_id[p.candidate_id].parents) == 2 for p in accepted if p.candidate_id)
+    assert accepted and all(
+        len(by_id[p.candidate_id].parents) == 2 for p in accepted if p.candidate_id
+    )
 
 
 def test_search_mode_reuses_validation_rollouts_for_minibatches() -> None:
@@ -111,8 +121,14 @@ def test_search_mode_reuses_validation_rollouts_for_minibatches() -> None:
         calls += 1
         return world.program(candidate, example)
 
-    result = pt.search({"system": "Solve it."}, counting_program, world.metric, world.examples(),
-                       reflection_lm=rule_reflector(2), budget=120)
+    result = pt.search(
+        {"system": "Solve it."},
+        counting_program,
+        world.metric,
+        world.examples(),
+        reflection_lm=rule_reflector(2),
+        budget=120,
+    )
     assert result.best.score == pytest.approx(1.0)
     assert calls <= result.rollouts_used <= 120
     assert all(v == "right" for v in result.best_outputs.values())
@@ -123,12 +139,18 @@ def test_stop_conditions(world: RuleWorld, tmp_path: Any) -> None:
     assert len(run(world, stop=pt.StopConfig(max_proposals=3)).proposals) == 3
     hit = run(world, budget=2000, stop=pt.StopConfig(score_threshold=0.5))
     assert hit.stop_reason.startswith("score threshold") and hit.best.score >= 0.5
-    stuck = run(world, reflection_lm=pt.ScriptedLM(lambda r: "```\nSolve it well.\n```"),
-                budget=2000, stop=pt.StopConfig(patience=5))
+    stuck = run(
+        world,
+        reflection_lm=pt.ScriptedLM(lambda r: "```\nSolve it well.\n```"),
+        budget=2000,
+        stop=pt.StopConfig(patience=5),
+    )
     assert stuck.stop_reason == "no improvement in 5 proposals"
     stop_file = tmp_path / "STOP"
     stop_file.write_text("")
-    assert run(world, stop=pt.StopConfig(stop_file=str(stop_file))).stop_reason.startswith("stop file")
+    assert run(world, stop=pt.StopConfig(stop_file=str(stop_file))).stop_reason.startswith(
+        "stop file"
+    )
 
 
 @pytest.mark.parametrize("selector", ["best", "epsilon_greedy", "top_k_pareto"])
@@ -144,9 +166,15 @@ def test_all_components_mode_rewrites_every_component() -> None:
         return world.program({"system": candidate["a"] + " " + candidate["b"]}, example)
 
     result = pt.optimize(
-        {"a": "Solve.", "b": "Be brief."}, two_part, world.metric, world.examples()[:6], world.examples()[6:],
-        reflection_lm=rule_reflector(1), budget=80,
-        reflection=pt.ReflectionConfig(components="all"), merge=pt.MergeConfig(enabled=False),
+        {"a": "Solve.", "b": "Be brief."},
+        two_part,
+        world.metric,
+        world.examples()[:6],
+        world.examples()[6:],
+        reflection_lm=rule_reflector(1),
+        budget=80,
+        reflection=pt.ReflectionConfig(components="all"),
+        merge=pt.MergeConfig(enabled=False),
     )
     changed = [set(p.components) for p in result.proposals if p.texts]
     assert changed and all(c == {"a", "b"} for c in changed)
@@ -159,9 +187,15 @@ def test_round_robin_cycles_components() -> None:
         return world.program({"system": candidate["a"] + " " + candidate["b"]}, example)
 
     result = pt.optimize(
-        {"a": "Solve.", "b": "Be brief."}, two_part, world.metric, world.examples()[:6], world.examples()[6:],
-        reflection_lm=pt.ScriptedLM(lambda r: "```\nNo rules here.\n```"), budget=150,
-        merge=pt.MergeConfig(enabled=False), engine=pt.EngineConfig(proposals_in_flight=1),
+        {"a": "Solve.", "b": "Be brief."},
+        two_part,
+        world.metric,
+        world.examples()[:6],
+        world.examples()[6:],
+        reflection_lm=pt.ScriptedLM(lambda r: "```\nNo rules here.\n```"),
+        budget=150,
+        merge=pt.MergeConfig(enabled=False),
+        engine=pt.EngineConfig(proposals_in_flight=1),
     )
     order = [p.components[0] for p in result.proposals if p.parents == ("c0",)]
     assert order[:4] == ["a", "b", "a", "b"]

@@ -22,8 +22,15 @@ def test_a_run_whose_evaluations_all_fail_stops_with_a_clear_error() -> None:
         raise ConnectionError("task LM unreachable")
 
     with pytest.raises(EvaluationsFailed, match="task LM unreachable") as info:
-        pt.optimize({"system": "x"}, broken, world.metric, data[:10], data[10:],
-                    reflection_lm=rule_reflector(), budget=500)
+        pt.optimize(
+            {"system": "x"},
+            broken,
+            world.metric,
+            data[:10],
+            data[10:],
+            reflection_lm=rule_reflector(),
+            budget=500,
+        )
     assert calls == 10  # stopped after the first 10, not the whole validation set
     assert len(info.value.errors) == 10
 
@@ -43,8 +50,17 @@ def test_bad_metric_values_become_failed_rollouts() -> None:
         return world.metric(example, output)
 
     store = pt.InMemoryRunStore()
-    result = pt.optimize({"system": "s"}, world.program, metric, data[:6], data[6:], run=store,
-                         reflection_lm=rule_reflector(), budget=40, stop=pt.StopConfig(max_proposals=1))
+    result = pt.optimize(
+        {"system": "s"},
+        world.program,
+        metric,
+        data[:6],
+        data[6:],
+        run=store,
+        reflection_lm=rule_reflector(),
+        budget=40,
+        stop=pt.StopConfig(max_proposals=1),
+    )
     assert any("rollouts failed" in f for f in result.failures)
     errors = {r.example_id: r.error or "" for r in store.rollouts()}
     assert "NaN" in errors["ex8"]
@@ -61,8 +77,15 @@ def test_reflection_lm_outage_stops_the_run_with_its_message() -> None:
         raise LMTransportError("503 from provider", model="x", status=503)
 
     with pytest.raises(EvaluationsFailed, match="503 from provider"):
-        pt.optimize({"system": "s"}, world.program, world.metric, data[:10], data[10:],
-                    reflection_lm=pt.ScriptedLM(down), budget=400)
+        pt.optimize(
+            {"system": "s"},
+            world.program,
+            world.metric,
+            data[:10],
+            data[10:],
+            reflection_lm=pt.ScriptedLM(down),
+            budget=400,
+        )
 
 
 def test_truncated_reflection_without_a_block_is_rejected_with_reason() -> None:
@@ -70,8 +93,21 @@ def test_truncated_reflection_without_a_block_is_rejected_with_reason() -> None:
     data = world.examples()
 
     def cut(req: ChatRequest) -> pt.LMResponse:
-        return pt.LMResponse(text="The new instruction should say that", model="m", finish_reason="length", cost_usd=0.0)
+        return pt.LMResponse(
+            text="The new instruction should say that",
+            model="m",
+            finish_reason="length",
+            cost_usd=0.0,
+        )
 
-    result = pt.optimize({"system": "s"}, world.program, world.metric, data[:10], data[10:],
-                         reflection_lm=pt.ScriptedLM(cut), budget=100, stop=pt.StopConfig(max_proposals=2))
+    result = pt.optimize(
+        {"system": "s"},
+        world.program,
+        world.metric,
+        data[:10],
+        data[10:],
+        reflection_lm=pt.ScriptedLM(cut),
+        budget=100,
+        stop=pt.StopConfig(max_proposals=2),
+    )
     assert all("cut off at max_tokens" in p.reason for p in result.proposals)

@@ -15,7 +15,9 @@ def test_batches_are_a_pure_function_of_seed_and_index() -> None:
     ids = [ExampleId(f"e{i}") for i in range(10)]
     a, b = EpochSampler(ids, 3, seed=5), EpochSampler(ids, 3, seed=5)
     assert [a.batch(k) for k in (7, 2, 0)] == [b.batch(k) for k in (7, 2, 0)]
-    assert EpochSampler(ids, 3, seed=6).batch(0) != a.batch(0) or EpochSampler(ids, 3, seed=6).batch(1) != a.batch(1)
+    assert EpochSampler(ids, 3, seed=6).batch(0) != a.batch(0) or EpochSampler(
+        ids, 3, seed=6
+    ).batch(1) != a.batch(1)
 
 
 def test_batches_never_repeat_an_example_and_shrink_to_the_data() -> None:

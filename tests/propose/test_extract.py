@@ -11,11 +11,22 @@ CURRENT = "Answer the question."
     ("reply", "expected"),
     [
         ("```\nAlways show the units.\n```", "Always show the units."),
-        ("Sure! Here it is:\n```text\nAlways show the units.\n```\nHope this helps.", "Always show the units."),
-        ("```markdown\nStep 1: read.\nStep 2: answer with units.\n```", "Step 1: read.\nStep 2: answer with units."),
-        ("Thoughts first.\n```\nshort\n```\nFinal:\n```\nAlways show the units, in SI.\n```",
-         "Always show the units, in SI."),
-        ("```\nAlways show the units and cite the rule.", "Always show the units and cite the rule."),
+        (
+            "Sure! Here it is:\n```text\nAlways show the units.\n```\nHope this helps.",
+            "Always show the units.",
+        ),
+        (
+            "```markdown\nStep 1: read.\nStep 2: answer with units.\n```",
+            "Step 1: read.\nStep 2: answer with units.",
+        ),
+        (
+            "Thoughts first.\n```\nshort\n```\nFinal:\n```\nAlways show the units, in SI.\n```",
+            "Always show the units, in SI.",
+        ),
+        (
+            "```\nAlways show the units and cite the rule.",
+            "Always show the units and cite the rule.",
+        ),
         ("Here is the improved instruction:\nAlways show the units.", "Always show the units."),
         ("Always show the units.", "Always show the units."),
     ],
@@ -31,7 +42,10 @@ def test_extracts_the_new_text_from_messy_replies(reply: str, expected: str) -> 
         ("```\n\n```", "holds no instruction"),
         ("```\nAnswer   the\nquestion.\n```", "repeats the current instruction"),
         ("Please provide the inputs so I can help.", "echoes the reflection prompt"),
-        ("```\nWrite an improved instruction that fixes the problems.\n```", "echoes the reflection prompt"),
+        (
+            "```\nWrite an improved instruction that fixes the problems.\n```",
+            "echoes the reflection prompt",
+        ),
     ],
 )
 def test_refuses_replies_that_are_not_an_instruction(reply: str, why: str) -> None:
@@ -46,7 +60,10 @@ def test_refuses_a_copied_example() -> None:
 
 
 def test_structured_replies() -> None:
-    assert extract_text('{"new_instruction": "Show units."}', current=CURRENT, structured=True) == "Show units."
+    assert (
+        extract_text('{"new_instruction": "Show units."}', current=CURRENT, structured=True)
+        == "Show units."
+    )
     with pytest.raises(ReflectionParseError, match="expected JSON"):
         extract_text("not json", current=CURRENT, structured=True)
 

@@ -13,15 +13,32 @@ from paretext.propose import common_ancestor, plan_components
 
 
 def cand(cid: str, parents: tuple[str, ...], **components: str) -> Candidate:
-    return Candidate(CandidateId(cid), components, tuple(CandidateId(p) for p in parents), "mutation", 0,
-                     tuple(components), {ExampleId("e"): 0.0})
+    return Candidate(
+        CandidateId(cid),
+        components,
+        tuple(CandidateId(p) for p in parents),
+        "mutation",
+        0,
+        tuple(components),
+        {ExampleId("e"): 0.0},
+    )
 
 
 P0 = cand("P0", (), system="Solve.", format="Box the answer.")
 P2 = cand("P2", ("P0",), system="Subtract equations pairwise.", format="Box the answer.")
 P3 = cand("P3", ("P0",), system="Solve.", format="Box the integer answer mod 1000.")
-P4 = cand("P4", ("P2",), system="Subtract equations pairwise; enumerate all cases.", format="Box the answer.")
-P5 = cand("P5", ("P3",), system="Apply CRT for modular constraints.", format="Box the integer answer mod 1000.")
+P4 = cand(
+    "P4",
+    ("P2",),
+    system="Subtract equations pairwise; enumerate all cases.",
+    format="Box the answer.",
+)
+P5 = cand(
+    "P5",
+    ("P3",),
+    system="Apply CRT for modular constraints.",
+    format="Box the integer answer mod 1000.",
+)
 POOL = {c.id: c for c in (P0, P2, P3, P4, P5)}
 ORDER = [CandidateId(c) for c in ("P0", "P2", "P3", "P4", "P5")]
 
@@ -39,7 +56,10 @@ def test_component_wise_where_they_differ_synthesis_where_both_changed() -> None
 
 def test_engine_merges_specialists_into_one_candidate_that_solves_both() -> None:
     """Algebra problems need rule A, number theory rule B; instance #7 needs both."""
-    val = [{"id": f"v{i}", "needs": n} for i, n in enumerate(["A", "A", "A", "B", "B", "B", "AB", "AB"])]
+    val = [
+        {"id": f"v{i}", "needs": n}
+        for i, n in enumerate(["A", "A", "A", "B", "B", "B", "AB", "AB"])
+    ]
     train = [{"id": f"t{i}", "needs": n} for i, n in enumerate(["A", "B", "A", "B", "A", "B"])]
 
     def program(candidate: Mapping[str, str], example: Mapping[str, Any]) -> str:
@@ -56,9 +76,16 @@ def test_engine_merges_specialists_into_one_candidate_that_solves_both() -> None
         # Each lineage learns one rule only: the first one named in its feedback.
         return "```\nUse [A].\n```" if request.sample // 1000 % 2 == 0 else "```\nUse [B].\n```"
 
-    result = pt.optimize({"system": "Solve."}, program, metric, train, val,
-                         reflection_lm=pt.ScriptedLM(reflect), budget=200,
-                         engine=pt.EngineConfig(proposals_in_flight=2))
+    result = pt.optimize(
+        {"system": "Solve."},
+        program,
+        metric,
+        train,
+        val,
+        reflection_lm=pt.ScriptedLM(reflect),
+        budget=200,
+        engine=pt.EngineConfig(proposals_in_flight=2),
+    )
     merges = [p for p in result.proposals if p.kind == "merge" and p.accepted]
     assert merges
     merged = result.candidate(merges[0].candidate_id or "")

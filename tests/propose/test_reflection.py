@@ -30,5 +30,7 @@ def test_reflective_dataset_shows_only_the_component_steps_and_truncates() -> No
 
 def test_prompt_lists_rejected_attempts() -> None:
     r = Rollout("h", ExampleId("e"), "out", (), 0.0, "bad")
-    prompt = proposer().build_prompt("current text", "system", [{"q": 1}], [r], ["tried A", "tried B"])
+    prompt = proposer().build_prompt(
+        "current text", "system", [{"q": 1}], [r], ["tried A", "tried B"]
+    )
     assert "current text" in prompt and "already tried" in prompt and "tried B" in prompt

@@ -9,20 +9,44 @@ from paretext.store import RunStore
 
 
 def rollout(h: str = "h1", ex: str = "e1", score: float = 0.5) -> Rollout:
-    return Rollout(h, ExampleId(ex), {"answer": [1, 2]}, (TraceStep("system", "in", "out", "s1"),),
-                   score, "because", {"len": 0.3})
+    return Rollout(
+        h,
+        ExampleId(ex),
+        {"answer": [1, 2]},
+        (TraceStep("system", "in", "out", "s1"),),
+        score,
+        "because",
+        {"len": 0.3},
+    )
 
 
 def candidate(cid: str = "c0", parents: tuple[str, ...] = ()) -> Candidate:
-    return Candidate(CandidateId(cid), {"system": "text"}, tuple(CandidateId(p) for p in parents),
-                     "seed" if not parents else "mutation", None if not parents else 0,
-                     () if not parents else ("system",), {ExampleId("e1"): 1.0}, {"len": 0.5})
+    return Candidate(
+        CandidateId(cid),
+        {"system": "text"},
+        tuple(CandidateId(p) for p in parents),
+        "seed" if not parents else "mutation",
+        None if not parents else 0,
+        () if not parents else ("system",),
+        {ExampleId("e1"): 1.0},
+        {"len": 0.5},
+    )
 
 
 def proposal(iteration: int = 0, accepted: bool = True) -> Proposal:
-    return Proposal(iteration, "mutation", (CandidateId("c0"),), ("system",), {"system": "new"},
-                    (ExampleId("e1"),), 0.0, 1.0, accepted, "accepted" if accepted else "gate",
-                    CandidateId("c1") if accepted else None)
+    return Proposal(
+        iteration,
+        "mutation",
+        (CandidateId("c0"),),
+        ("system",),
+        {"system": "new"},
+        (ExampleId("e1"),),
+        0.0,
+        1.0,
+        accepted,
+        "accepted" if accepted else "gate",
+        CandidateId("c1") if accepted else None,
+    )
 
 
 class StoreConformance:
@@ -32,7 +56,9 @@ class StoreConformance:
         assert store.open_run({"a": 1}, {"m": 2}) is False
         assert store.open_run({"a": 1}, {"m": 2}) is True
         info = store.info()
-        assert dict(info.fingerprint) == {"a": 1} and info.status == "running" and info.summary is None
+        assert (
+            dict(info.fingerprint) == {"a": 1} and info.status == "running" and info.summary is None
+        )
 
     def test_different_fingerprint_is_refused_naming_the_difference(self, store: RunStore) -> None:
         import pytest
@@ -65,7 +91,9 @@ class StoreConformance:
         assert store.get_lm_response("k") == resp
         assert store.get_lm_response("missing") is None
         [call] = store.lm_calls()
-        assert call.role == "task" and call.request["messages"] == [{"role": "user", "content": "hi"}]
+        assert call.role == "task" and call.request["messages"] == [
+            {"role": "user", "content": "hi"}
+        ]
 
     def test_candidates_and_proposals_keep_order_and_ignore_replays(self, store: RunStore) -> None:
         c0, c1 = candidate("c0"), candidate("c1", ("c0",))
@@ -81,4 +109,7 @@ class StoreConformance:
         store.append_event(1, "b", {"x": 2})
         store.append_event(0, "a", {"x": 1})
         store.append_event(0, "a", {"x": 99})
-        assert [(e.seq, e.kind, dict(e.payload)) for e in store.events()] == [(0, "a", {"x": 1}), (1, "b", {"x": 2})]
+        assert [(e.seq, e.kind, dict(e.payload)) for e in store.events()] == [
+            (0, "a", {"x": 1}),
+            (1, "b", {"x": 2}),
+        ]

@@ -39,12 +39,21 @@ async def reflect(request: ChatRequest) -> pt.LMResponse:
 
 data = world.examples()
 result = pt.optimize(
-    {"system": "Solve it."}, program, world.metric, data[:20], data[20:],
-    reflection_lm=pt.ScriptedLM(reflect, model=reflector.model), budget=600, run=run_dir,
-    engine=pt.EngineConfig(seed=11, concurrency=4), stop=pt.StopConfig(handle_signals=False),
+    {"system": "Solve it."},
+    program,
+    world.metric,
+    data[:20],
+    data[20:],
+    reflection_lm=pt.ScriptedLM(reflect, model=reflector.model),
+    budget=600,
+    run=run_dir,
+    engine=pt.EngineConfig(seed=11, concurrency=4),
+    stop=pt.StopConfig(handle_signals=False),
 )
 summary = {
-    "candidates": [[c.id, dict(c.components), list(c.parents), dict(c.val_scores)] for c in result.candidates],
+    "candidates": [
+        [c.id, dict(c.components), list(c.parents), dict(c.val_scores)] for c in result.candidates
+    ],
     "frontier": [c.id for c in result.frontier],
     "proposals": [list(map(str, dataclasses.astuple(p))) for p in result.proposals],
     "best": result.best.id,

@@ -14,7 +14,9 @@ from .conformance import StoreConformance, rollout
 
 @pytest.fixture(params=["memory", "sqlite"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RunStore]:
-    s: RunStore = InMemoryRunStore() if request.param == "memory" else SQLiteRunStore(tmp_path / "run")
+    s: RunStore = (
+        InMemoryRunStore() if request.param == "memory" else SQLiteRunStore(tmp_path / "run")
+    )
     yield s
     s.close()
 

@@ -84,7 +84,9 @@ class Evaluator:
         future.set_result(rollout)
         return rollout
 
-    async def _run(self, components: Mapping[str, str], candidate_hash: str, example: Example) -> Rollout:
+    async def _run(
+        self, components: Mapping[str, str], candidate_hash: str, example: Example
+    ) -> Rollout:
         async with self._limiter:
             self.physical_runs += 1
             try:
@@ -92,8 +94,13 @@ class Evaluator:
             except Exception as exc:
                 message = _error_text(exc)
                 return Rollout(
-                    candidate_hash, example.id, None, (), 0.0,
-                    f"The program failed on this example: {message}", error=message,
+                    candidate_hash,
+                    example.id,
+                    None,
+                    (),
+                    0.0,
+                    f"The program failed on this example: {message}",
+                    error=message,
                 )
             output = _normalise(result.output)
             trace = tuple(

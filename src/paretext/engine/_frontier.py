@@ -46,7 +46,11 @@ def pareto_frontier(scores: Mapping[C, Scores], order: Sequence[C] | None = None
         top = max(scores[c].get(key, float("-inf")) for c in ordered)
         best_somewhere.update(c for c in ordered if scores[c].get(key, float("-inf")) == top)
     survivors = [c for c in ordered if c in best_somewhere]
-    return [c for c in survivors if not any(dominates(scores[o], scores[c]) for o in survivors if o != c)]
+    return [
+        c
+        for c in survivors
+        if not any(dominates(scores[o], scores[c]) for o in survivors if o != c)
+    ]
 
 
 def unique_wins(frontier: Sequence[C], scores: Mapping[C, Scores]) -> dict[C, int]:

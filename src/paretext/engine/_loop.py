@@ -118,12 +118,16 @@ class Engine:
         self.ledger = Ledger(spec.budget.rollouts)
         self.state = CommittedState(cfg.frontier, [e.id for e in spec.val])
         self._val_ids = tuple(e.id for e in spec.val)
-        self._sampler = EpochSampler([e.id for e in spec.train], spec.reflection.minibatch_size, cfg.seed)
+        self._sampler = EpochSampler(
+            [e.id for e in spec.train], spec.reflection.minibatch_size, cfg.seed
+        )
         self._selector = cfg.candidate_selector()
         self._components = spec.reflection.component_selector()
         self._proposer = spec.proposer or ReflectionProposer(spec.reflection)
         self._proposer.bind(spec.reflection_lm, self._limiter)
-        self._merger = MergeProposer(spec.reflection_lm, self._limiter, temperature=spec.reflection.temperature)
+        self._merger = MergeProposer(
+            spec.reflection_lm, self._limiter, temperature=spec.reflection.temperature
+        )
         # Planner bookkeeping: changed only at plan time, in iteration order.
         self._attempts_from: dict[CandidateId, int] = {}
         self._mutations_planned = 0
@@ -186,7 +190,9 @@ class Engine:
                 f"spending the budget. First error: {errors[0]}",
                 errors=errors,
             )
-        rest = await self._evaluate_many(components, seed_hash, self._val_ids[len(probe):], reservation)
+        rest = await self._evaluate_many(
+            components, seed_hash, self._val_ids[len(probe) :], reservation
+        )
         reservation.release()
         rollouts = [*first, *rest]
         seed = Candidate(
@@ -216,7 +222,9 @@ class Engine:
         for ex in ids:
             if reservation is not None and (paid is None or ex in paid):
                 reservation.charge(1)
-        rollouts = await asyncio.gather(*(self.evaluator.evaluate(components, candidate_hash, ex) for ex in ids))
+        rollouts = await asyncio.gather(
+            *(self.evaluator.evaluate(components, candidate_hash, ex) for ex in ids)
+        )
         self.observer.on_rollouts(self.ledger)
         return list(rollouts)
 
@@ -305,8 +313,10 @@ class Engine:
         parent_hash = state.hashes[parent_id]
         batch = self._sampler.batch(self._mutations_planned)
         paid = frozenset(
-            ex for ex in batch
-            if (parent_hash, ex) not in state.evaluated and (parent_hash, ex) not in self._planned_pairs
+            ex
+            for ex in batch
+            if (parent_hash, ex) not in state.evaluated
+            and (parent_hash, ex) not in self._planned_pairs
         )
         child_val = [ex for ex in self._val_ids if ex not in batch]
         cost = len(paid) + len(batch) + len(child_val)
@@ -431,7 +441,13 @@ class Engine:
         except ReflectionParseError as exc:
             return _Outcome(plan, False, f"reflection unusable: {exc}", evaluated=evaluated)
         except LMError as exc:
-            return _Outcome(plan, False, f"reflection LM failed: {exc}", evaluated=evaluated, lm_failure=str(exc))
+            return _Outcome(
+                plan,
+                False,
+                f"reflection LM failed: {exc}",
+                evaluated=evaluated,
+                lm_failure=str(exc),
+            )
         child = {**parent.components, **texts}
         parent_sum = math.fsum(r.score for r in parent_rollouts)
         return await self._gate_and_validate(plan, child, texts, parent_sum, evaluated)
@@ -471,29 +487,48 @@ class Engine:
         child_hash = content_hash(child)
         duplicate = child_hash in plan.known_hashes or child_hash in plan.parent_hashes
         if duplicate:
-            return _Outcome(plan, False, "duplicate of an existing candidate", texts=texts, evaluated=evaluated)
+            return _Outcome(
+                plan, False, "duplicate of an existing candidate", texts=texts, evaluated=evaluated
+            )
         for earlier in plan.earlier_in_flight:
             if await asyncio.shield(self._child_hash[earlier]) == child_hash:
-                return _Outcome(plan, False, f"same text as proposal {earlier}, still in flight",
-                                texts=texts, evaluated=evaluated)
+                return _Outcome(
+                    plan,
+                    False,
+                    f"same text as proposal {earlier}, still in flight",
+                    texts=texts,
+                    evaluated=evaluated,
+                )
         self._announce_child(plan.iteration, child_hash)
         gate_rollouts = await self._evaluate_many(child, child_hash, plan.gate, plan.reservation)
         evaluated = [*evaluated, *((child_hash, ex) for ex in plan.gate)]
         child_sum = math.fsum(r.score for r in gate_rollouts)
-        common = {"texts": texts, "child": child, "child_hash": child_hash,
-                  "parent_gate": reference, "child_gate": child_sum}
+        common = {
+            "texts": texts,
+            "child": child,
+            "child_hash": child_hash,
+            "parent_gate": reference,
+            "child_gate": child_sum,
+        }
         if child_sum <= reference:
             return _Outcome(
-                plan, False, f"gate: {child_sum:g} is not above {reference:g} on the minibatch",
-                evaluated=evaluated, **common,  # type: ignore[arg-type]
+                plan,
+                False,
+                f"gate: {child_sum:g} is not above {reference:g} on the minibatch",
+                evaluated=evaluated,
+                **common,  # type: ignore[arg-type]
             )
         rest = [ex for ex in self._val_ids if ex not in plan.gate]
         val_more = await self._evaluate_many(child, child_hash, rest, plan.reservation)
         by_id = {r.example_id: r for r in (*gate_rollouts, *val_more)}
         val_rollouts = [by_id[ex] for ex in self._val_ids]
         return _Outcome(
-            plan, True, "accepted", val_rollouts=val_rollouts,
-            evaluated=[*evaluated, *((child_hash, ex) for ex in rest)], **common,  # type: ignore[arg-type]
+            plan,
+            True,
+            "accepted",
+            val_rollouts=val_rollouts,
+            evaluated=[*evaluated, *((child_hash, ex) for ex in rest)],
+            **common,  # type: ignore[arg-type]
         )
 
     # -- commit (in iteration order) -----------------------------------------------
@@ -507,7 +542,9 @@ class Engine:
         if outcome.accepted and outcome.child_hash in state.by_hash:
             # A proposal in flight beside this one committed the same text first.
             outcome.accepted = False
-            outcome.reason = f"duplicate of {state.by_hash[outcome.child_hash]}, committed meanwhile"
+            outcome.reason = (
+                f"duplicate of {state.by_hash[outcome.child_hash]}, committed meanwhile"
+            )
         if outcome.accepted:
             assert outcome.child is not None and outcome.child_hash is not None
             candidate_id = state.next_id()
@@ -525,7 +562,10 @@ class Engine:
             self.spec.store.put_candidate(candidate)
             if plan.kind == "merge":
                 state.merges_done += 1
-            elif self.spec.merge.enabled and state.merges_done + state.merges_due < self.spec.merge.max_merges:
+            elif (
+                self.spec.merge.enabled
+                and state.merges_done + state.merges_due < self.spec.merge.max_merges
+            ):
                 state.merges_due += 1
         elif plan.kind == "mutation" and outcome.texts:
             for comp, text in outcome.texts.items():
@@ -551,8 +591,15 @@ class Engine:
         )
         state.proposals.append(proposal)
         self.spec.store.put_proposal(proposal)
-        self._event("proposal", {"iteration": plan.iteration, "accepted": outcome.accepted,
-                                 "candidate": candidate_id, "spent": self.ledger.spent})
+        self._event(
+            "proposal",
+            {
+                "iteration": plan.iteration,
+                "accepted": outcome.accepted,
+                "candidate": candidate_id,
+                "spent": self.ledger.spent,
+            },
+        )
         self.observer.on_commit(state, self.ledger, proposal)
         if state.lm_failure_streak >= LM_FAILURE_LIMIT:
             raise EvaluationsFailed(
@@ -593,11 +640,15 @@ class Engine:
     def _failures(self) -> tuple[str, ...]:
         out: list[str] = []
         failed = [
-            r for (h, ex) in sorted(self.state.evaluated)
+            r
+            for (h, ex) in sorted(self.state.evaluated)
             if (r := self.evaluator.known(h, ex)) is not None and r.failed
         ]
         if failed:
-            out.append(f"{len(failed)} rollouts failed; first: {failed[0].error} (example {failed[0].example_id})")
+            out.append(
+                f"{len(failed)} rollouts failed; first: {failed[0].error} "
+                f"(example {failed[0].example_id})"
+            )
         for p in self.state.proposals:
             if p.reason.startswith(("reflection", "merge synthesis", "merge LM")):
                 out.append(f"proposal {p.iteration}: {p.reason}")

@@ -38,7 +38,9 @@ class CommittedState:
     def next_id(self) -> CandidateId:
         return CandidateId(f"c{len(self.order)}")
 
-    def add_candidate(self, candidate: Candidate, candidate_hash: str, val_rollouts: Sequence[Rollout]) -> bool:
+    def add_candidate(
+        self, candidate: Candidate, candidate_hash: str, val_rollouts: Sequence[Rollout]
+    ) -> bool:
         """Add a validated candidate; returns whether it raised the best aggregate."""
         previous_best = self.best_score() if self.order else -math.inf
         self.order.append(candidate.id)

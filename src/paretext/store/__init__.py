@@ -20,7 +20,7 @@ __all__ = [
 ]
 
 
-def open_store(run: None | str | Path | RunStore, *, create: bool = True) -> RunStore:
+def open_store(run: str | Path | RunStore | None, *, create: bool = True) -> RunStore:
     """``None`` → in memory; a path → SQLite in that directory (or file); a store → as is."""
     if run is None:
         return InMemoryRunStore()

@@ -136,7 +136,7 @@ class RunStore(ABC):
     @abstractmethod
     def events(self) -> list[EventRecord]: ...
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - an optional hook
         """Release resources; the default has none."""
 
 
@@ -144,5 +144,7 @@ def _first_difference(old: Any, new: Any, path: str = "") -> str:
     if isinstance(old, dict) and isinstance(new, dict):
         for key in sorted(set(old) | set(new), key=str):
             if old.get(key) != new.get(key):
-                return _first_difference(old.get(key), new.get(key), f"{path}.{key}" if path else key)
+                return _first_difference(
+                    old.get(key), new.get(key), f"{path}.{key}" if path else key
+                )
     return f"{path or 'value'}: stored {old!r}, given {new!r}"

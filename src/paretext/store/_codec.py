@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Sequence
 from typing import Any, cast
 
 from .._ids import CandidateId, ExampleId
@@ -34,7 +34,9 @@ def _trace_to_json(trace: tuple[TraceStep, ...]) -> list[dict[str, Any]]:
 
 
 def _trace_from_json(data: list[dict[str, Any]]) -> tuple[TraceStep, ...]:
-    return tuple(TraceStep(d["component"], d["inputs"], d["output"], d.get("name", "")) for d in data)
+    return tuple(
+        TraceStep(d["component"], d["inputs"], d["output"], d.get("name", "")) for d in data
+    )
 
 
 def rollout_to_row(r: Rollout) -> tuple[Any, ...]:
@@ -125,11 +127,18 @@ def proposal_from_row(row: tuple[Any, ...]) -> Proposal:
 
 
 def response_to_row(r: LMResponse) -> tuple[Any, ...]:
-    return (r.model, r.text, r.usage.prompt_tokens, r.usage.completion_tokens, r.finish_reason, r.cost_usd)
+    return (
+        r.model,
+        r.text,
+        r.usage.prompt_tokens,
+        r.usage.completion_tokens,
+        r.finish_reason,
+        r.cost_usd,
+    )
 
 
-def response_from_row(row: tuple[Any, ...] | Mapping[str, Any]) -> LMResponse:
-    model, text, pt, ct, finish, cost = tuple(row)  # type: ignore[arg-type]
+def response_from_row(row: Sequence[Any]) -> LMResponse:
+    model, text, pt, ct, finish, cost = row
     return LMResponse(
         text=text, model=model, usage=Usage(pt, ct), finish_reason=finish, cost_usd=cost
     )

@@ -86,7 +86,9 @@ class SQLiteRunStore(RunStore):
             self._conn.execute("PRAGMA busy_timeout=5000")
             self._migrate()
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"the run store at {self.path} is unreadable or corrupt: {exc}") from exc
+            raise StoreError(
+                f"the run store at {self.path} is unreadable or corrupt: {exc}"
+            ) from exc
 
     # -- schema ------------------------------------------------------------------
     def _migrate(self) -> None:
