@@ -60,7 +60,7 @@ def test_optimize_show_report_export(runner: CliRunner, task_file: Path, tmp_pat
     run = tmp_path / "run"
     result = optimize(runner, task_file, run)
     assert result.exit_code == EXIT_OK, result.output
-    assert "paretext run" in result.stdout and "0.467 (c7)" in result.stdout
+    assert "paretext run" in result.stdout and "0.600 (c9)" in result.stdout
     assert "rollouts" in result.stderr  # the live bar goes to stderr
     assert (run / "report.html").is_file()
 
@@ -77,10 +77,10 @@ def test_optimize_show_report_export(runner: CliRunner, task_file: Path, tmp_pat
     assert shown.exit_code == EXIT_OK, shown.output
     for needle in (
         "finished",
-        "best candidate c7",
-        "Solve it. RULE-0 RULE-1 RULE-3",
+        "best candidate c9",
+        "Solve it. RULE-0 RULE-1 RULE-2 RULE-3",
         "frontier",
-        "200 / 200",
+        "191 / 200",
         "scripted-refle",
         "no failures",
     ):
@@ -92,12 +92,12 @@ def test_optimize_show_report_export(runner: CliRunner, task_file: Path, tmp_pat
     assert "<svg" in out.read_text(encoding="utf-8")
 
     exported = _json(runner, run)
-    assert exported["best"]["id"] == "c7"
-    assert [c["id"] for c in exported["frontier"]] == ["c7"]
+    assert exported["best"]["id"] == "c9"
+    assert [c["id"] for c in exported["frontier"]] == ["c8", "c9"]
     assert "candidates" not in exported
     to_file = runner.invoke(app, ["export", str(run), "--all", "-o", str(tmp_path / "e.json")])
     assert to_file.exit_code == EXIT_OK and to_file.stdout == ""
-    assert committed == 8
+    assert committed == 10
     assert len(json.loads((tmp_path / "e.json").read_text())["candidates"]) == committed
 
 
@@ -113,7 +113,7 @@ def test_json_lines(runner: CliRunner, task_file: Path, tmp_path: Path) -> None:
         store.close()
     assert summary is not None
     accepted = sum(p.accepted for p in proposals)
-    assert (len(proposals), accepted) == (10, 7)  # three duplicates rejected
+    assert (len(proposals), accepted) == (12, 9)  # three rejected: same text as one in flight
     events = [json.loads(line) for line in result.stdout.splitlines()]
     # One commit for the seed, then one for every proposal, accepted or not.
     assert [e["event"] for e in events] == ["start"] + ["commit"] * (1 + len(proposals)) + [
@@ -124,9 +124,9 @@ def test_json_lines(runner: CliRunner, task_file: Path, tmp_path: Path) -> None:
     assert [c["best_score"] for c in commits] == sorted(c["best_score"] for c in commits)
     assert commits[-1]["proposals_accepted"] == accepted
     assert commits[-1]["proposals_rejected"] == len(proposals) - accepted
-    assert commits[-1]["frontier_size"] == len(summary["frontier"]) == 1
-    assert events[-1]["best"] == summary["best"] == "c7"
-    assert events[-1]["rollouts"] == summary["rollouts_used"] == 200
+    assert commits[-1]["frontier_size"] == len(summary["frontier"]) == 2
+    assert events[-1]["best"] == summary["best"] == "c9"
+    assert events[-1]["rollouts"] == summary["rollouts_used"] == 191
     assert commits[-1]["tokens"] > 0  # reflection calls were paid in this process
 
 
@@ -158,7 +158,7 @@ def test_resume_replays_exactly(runner: CliRunner, task_file: Path, tmp_path: Pa
     result = runner.invoke(app, ["resume", str(run), "--json", "-j", "2"])
     assert result.exit_code == EXIT_OK, result.output
     events = [json.loads(line) for line in result.stdout.splitlines()]
-    assert events[-1]["best"] == before["best"]["id"] == "c7"
+    assert events[-1]["best"] == before["best"]["id"] == "c9"
     assert all(e.get("tokens", 0) == 0 for e in events), "a replay pays for no LM call"
     assert _json(runner, run) == before
     assert len(SQLiteRunStore(run, create=False).lm_calls()) == calls
@@ -170,7 +170,7 @@ def test_resume_with_a_bigger_budget_continues(
     run = tmp_path / "run"
     assert optimize(runner, task_file, run, "-q").exit_code == EXIT_OK
     before = _json(runner, run)
-    assert before["rollouts_used"] == 200
+    assert before["rollouts_used"] == 191
     result = runner.invoke(app, ["resume", str(run), "-q", "--budget", "400"])
     assert result.exit_code == EXIT_OK, result.output
     after = _json(runner, run)

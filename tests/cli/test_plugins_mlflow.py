@@ -104,5 +104,5 @@ def test_mlflow_command_and_flag(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     import mlflow
 
     client = mlflow.tracking.MlflowClient(tracking_uri=uri)
-    assert client.get_run(result.stdout.strip()).data.tags["paretext.best"] == "c7"
+    assert client.get_run(result.stdout.strip()).data.tags["paretext.best"] == "c9"
     assert client.get_experiment_by_name("from-flag") is not None

@@ -43,14 +43,14 @@ def test_rich_progress_shows_bar_status_and_summary() -> None:
         result = _run(observer, tracker)
     accepted = sum(p.accepted for p in result.proposals)
     rejected = len(result.proposals) - accepted
-    assert (result.best.id, result.rollouts_used, accepted, rejected) == ("c7", 200, 7, 3)
+    assert (result.best.id, result.rollouts_used, accepted, rejected) == ("c9", 191, 9, 3)
     bar = err.getvalue()
-    assert f"{result.rollouts_used}/200" in bar and "best 0.467 (c7)" in bar
+    assert f"{result.rollouts_used}/200" in bar and "best 0.600 (c9)" in bar
     assert f"frontier {len(result.frontier)}" in bar
     assert f"{accepted}✓ {rejected}✗" in bar and "tok $0.0000" in bar
     summary = out.getvalue()
-    assert "0.467 (c7), seed 0.000" in summary
-    assert re.search(r"frontier\s+│ c7 ", summary), summary
+    assert "0.600 (c9), seed 0.000" in summary
+    assert re.search(r"frontier\s+│ c8, c9 ", summary), summary
     assert (
         f"{len(result.candidates)}; proposals {accepted} accepted, {rejected} rejected" in summary
     )
@@ -72,7 +72,7 @@ def test_json_lines_one_object_per_commit() -> None:
     result = _run(JsonLinesProgress(stream=stream))
     events = [json.loads(line) for line in stream.getvalue().splitlines()]
     # The seed's commit, then one per proposal, the rejected duplicates included.
-    assert len(result.proposals) == 10
+    assert len(result.proposals) == 12
     assert [e["event"] for e in events].count("commit") == 1 + len(result.proposals)
     assert events[0] == {"event": "start", "rollouts_limit": 200}
     assert events[-1]["stop_reason"] == "budget exhausted"

@@ -159,12 +159,18 @@ def test_other_selectors_run_and_improve(world: RuleWorld, selector: str) -> Non
     assert result.best.score > 0.3
 
 
-def test_all_components_mode_rewrites_every_component() -> None:
-    world = RuleWorld(n=12, categories=3)
+def two_component_program(world: RuleWorld) -> Any:
+    """The rule world's program reading its rules from two components, ``a`` and ``b``."""
 
-    def two_part(candidate: Mapping[str, str], example: Mapping[str, Any]) -> str:
+    def program(candidate: Mapping[str, str], example: Mapping[str, Any]) -> str:
         return world.program({"system": candidate["a"] + " " + candidate["b"]}, example)
 
+    return program
+
+
+def test_all_components_mode_rewrites_every_component() -> None:
+    world = RuleWorld(n=12, categories=3)
+    two_part = two_component_program(world)
     result = pt.optimize(
         {"a": "Solve.", "b": "Be brief."},
         two_part,
@@ -182,10 +188,7 @@ def test_all_components_mode_rewrites_every_component() -> None:
 
 def test_round_robin_cycles_components() -> None:
     world = RuleWorld(n=12, categories=3)
-
-    def two_part(candidate: Mapping[str, str], example: Mapping[str, Any]) -> str:
-        return world.program({"system": candidate["a"] + " " + candidate["b"]}, example)
-
+    two_part = two_component_program(world)
     result = pt.optimize(
         {"a": "Solve.", "b": "Be brief."},
         two_part,

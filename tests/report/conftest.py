@@ -22,10 +22,11 @@ _FENCED = re.compile(r"```\n?(.*?)```", re.S)
 
 
 def clean_run(path: Path) -> Path:
-    """8 candidates (3 merges), frontier (c7,), best c7; 10 proposals, 3 rejected as duplicates.
+    """10 candidates (3 merges), frontier (c8, c9), best c9; 12 proposals, 3 rejected as duplicates.
 
-    Proposals are planned four in flight; three times, one finds the text it wrote committed
-    by another meanwhile (``duplicate of cN, committed meanwhile``).
+    Proposals are planned four in flight; three times, one writes the text an earlier proposal
+    still in flight is already evaluating, and is dropped before its gate
+    (``same text as proposal N, still in flight``).
     """
     pt.optimize(
         SEED,

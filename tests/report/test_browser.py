@@ -63,7 +63,7 @@ def test_report_in_chromium(clean: Path, tmp_path: Path, artifacts: Path) -> Non
     data = load(clean)
     candidates = len(data.candidates)
     merges = sum(c.origin == "merge" for c in data.candidates)
-    assert (candidates, merges, len(data.instances)) == (8, 3, 15)
+    assert (candidates, merges, len(data.instances)) == (10, 3, 15)
     problems: list[str] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=executable, args=ARGS)

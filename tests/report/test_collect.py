@@ -14,12 +14,12 @@ from paretext.store import SQLiteRunStore
 
 def test_clean_run_candidates_lineage_and_frontier(clean: Path) -> None:
     data = load(clean)
-    assert [c.id for c in data.candidates] == [f"c{i}" for i in range(8)]
+    assert [c.id for c in data.candidates] == [f"c{i}" for i in range(10)]
     assert data.instances == tuple(f"ex{i}" for i in range(15, 30))
     assert data.status == "finished" and data.finished
     assert data.stop_reason == "budget exhausted"
-    assert data.frontier == ("c7",)
-    assert data.best == "c7"
+    assert data.frontier == ("c8", "c9")
+    assert data.best == "c9"
     by_id = {c.id: c for c in data.candidates}
     assert by_id["c0"].parents == () and by_id["c0"].origin == "seed" and by_id["c0"].depth == 0
     assert by_id["c4"].parents == ("c1",) and by_id["c4"].depth == 2
@@ -29,11 +29,12 @@ def test_clean_run_candidates_lineage_and_frontier(clean: Path) -> None:
         ("c6", ("c2", "c3")),
         ("c7", ("c2", "c4")),
     ]
-    assert by_id["c7"].is_best and by_id["c7"].on_frontier and by_id["c7"].depth == 3
+    assert by_id["c9"].parents == ("c7",)
+    assert by_id["c9"].is_best and by_id["c9"].on_frontier and by_id["c9"].depth == 4
     assert sum(c.is_best for c in data.candidates) == 1
     assert sum(c.on_frontier for c in data.candidates) == len(data.frontier)
-    assert by_id["c7"].score == pytest.approx(7 / 15)
-    assert by_id["c7"].components == {"system": "Solve it. RULE-0 RULE-1 RULE-3"}
+    assert by_id["c9"].score == pytest.approx(9 / 15)
+    assert by_id["c9"].components == {"system": "Solve it. RULE-0 RULE-1 RULE-2 RULE-3"}
     texts = [c.components["system"] for c in data.candidates]
     assert len(set(texts)) == len(texts), "no two candidates share a text"
 
@@ -42,13 +43,13 @@ def test_clean_run_rejects_only_duplicates(clean: Path) -> None:
     data = load(clean)
     rejected = [p for p in data.proposals if not p.accepted]
     assert [(p.iteration, p.reason) for p in rejected] == [
-        (2, "duplicate of c1, committed meanwhile"),
-        (6, "duplicate of c4, committed meanwhile"),
-        (9, "duplicate of c7, committed meanwhile"),
+        (2, "same text as proposal 0, still in flight"),
+        (6, "same text as proposal 4, still in flight"),
+        (9, "same text as proposal 8, still in flight"),
     ]
     assert all(p.candidate is None for p in rejected)
-    assert (data.accepted, data.rejected) == (7, 3)
-    assert data.accepted + data.rejected == len(data.proposals) == 10
+    assert (data.accepted, data.rejected) == (9, 3)
+    assert data.accepted + data.rejected == len(data.proposals) == 12
     assert data.accepted == len(data.candidates) - 1  # every candidate but the seed
     assert data.failures == ()  # a duplicate is a routine rejection
 
@@ -75,21 +76,21 @@ def test_agrees_with_the_engine_summary(clean: Path) -> None:
     assert summary is not None
     assert list(data.frontier) == summary["frontier"]
     assert data.best == summary["best"]
-    assert data.rollouts_used == summary["rollouts_used"] == 200
+    assert data.rollouts_used == summary["rollouts_used"] == 191
     assert data.rollouts_limit == summary["rollouts_limit"] == 200
-    assert data.accepted == summary["accepted"] == 7
+    assert data.accepted == summary["accepted"] == 9
 
 
 def test_curve_follows_commits(clean: Path) -> None:
     data = load(clean)
     curve = data.curve
-    assert len(curve) == 1 + len(data.proposals) == 11  # the seed, then each proposal's commit
+    assert len(curve) == 1 + len(data.proposals) == 13  # the seed, then each proposal's commit
     assert (curve[0].rollouts, curve[0].best_score, curve[0].candidate) == (15, 0.0, "c0")
     assert [p.rollouts for p in curve] == sorted(p.rollouts for p in curve)
     best = [p.best_score for p in curve]
     assert best == sorted(best), "the best score never goes down"
-    assert curve[-1].best == "c7" and curve[-1].best_score == pytest.approx(7 / 15)
-    assert curve[-1].rollouts == 200 and curve[-1].frontier_size == 1
+    assert curve[-1].best == "c9" and curve[-1].best_score == pytest.approx(9 / 15)
+    assert curve[-1].rollouts == 191 and curve[-1].frontier_size == 2
     assert [p.iteration for p in curve[1:]] == [p.iteration for p in data.proposals]
     accepted = [p for p in curve if p.accepted]
     assert all(p.candidate is not None for p in accepted)
@@ -100,7 +101,7 @@ def test_curve_follows_commits(clean: Path) -> None:
 
 def test_changes_carry_diff_and_feedback(clean: Path) -> None:
     data = load(clean)
-    assert [c.candidate for c in data.changes] == [f"c{i}" for i in range(1, 8)]
+    assert [c.candidate for c in data.changes] == [f"c{i}" for i in range(1, 10)]
     c1 = data.changes[0]
     assert c1.base == "c0" and c1.kind == "mutation"
     (diff,) = c1.diffs
@@ -129,7 +130,7 @@ def test_best_output_usage_and_no_failures(clean: Path) -> None:
     never = [b for b in data.best_outputs if b.score == 0.0]
     assert all(b.candidate == "c0" and b.output == "wrong" for b in never)
     (usage,) = data.usage
-    assert (usage.role, usage.model, usage.calls) == ("reflection", "scripted-reflector", 10)
+    assert (usage.role, usage.model, usage.calls) == ("reflection", "scripted-reflector", 12)
     assert usage.prompt_tokens > 0 and usage.cost_usd == 0.0
     assert data.total_cost_usd == 0.0
     assert data.failures == ()
@@ -147,9 +148,10 @@ def test_messy_run_lists_every_failure(messy: Path) -> None:
     # Routine rejections (gate, duplicates, perfect parents) are not failures.
     rejected = [p for p in data.proposals if not p.accepted]
     skipped = [p for p in rejected if p.reason.startswith("skipped")]
-    duplicates = [p for p in rejected if p.reason.startswith("duplicate of")]
+    duplicate = ("duplicate of", "same text as proposal")
+    duplicates = [p for p in rejected if p.reason.startswith(duplicate)]
     assert skipped and not any(f.message.startswith("skipped") for f in data.failures)
-    assert duplicates and not any(f.message.startswith("duplicate") for f in data.failures)
+    assert duplicates and not any(f.message.startswith(duplicate) for f in data.failures)
     assert data.rejected == len(proposal_failures) + len(skipped) + len(duplicates)
 
 
@@ -158,12 +160,13 @@ def test_partial_run_has_no_summary(partial: Path) -> None:
     assert data.status == "running" and not data.finished
     assert data.stop_reason is None and data.seconds is None
     assert len(data.curve) == 4  # the four commits before the process died
-    # The clean run's first three proposals: c1, c2, then a duplicate of c1.
+    # The clean run's first three proposals: c1, c2, then c1's text again, dropped while
+    # proposal 0 was still evaluating it.
     assert [c.id for c in data.candidates] == ["c0", "c1", "c2"]
     assert [(p.accepted, p.reason) for p in data.proposals] == [
         (True, "accepted"),
         (True, "accepted"),
-        (False, "duplicate of c1, committed meanwhile"),
+        (False, "same text as proposal 0, still in flight"),
     ]
     assert data.failures == ()
     assert data.rollouts_used > 0 and data.rollouts_limit is None

@@ -32,22 +32,22 @@ def test_params_metrics_and_artifacts(clean: Path, tracking_uri: str, tmp_path: 
     assert params["config.EngineConfig.selector"] == "pareto"
     assert params["config.ReflectionConfig.minibatch_size"] == "3"
     assert params["n_val"] == "15"
-    assert run.data.tags["paretext.best"] == "c7"
+    assert run.data.tags["paretext.best"] == "c9"
 
     history = client.get_metric_history(run_id, "candidate_score")
-    assert len(history) == len(data.candidates) == 8  # the seed and each accepted candidate
+    assert len(history) == len(data.candidates) == 10  # the seed and each accepted candidate
     assert [m.step for m in history] == [p.rollouts for p in data.curve if p.accepted]
     assert [m.value for m in history] == [c.score for c in data.candidates]
     best = client.get_metric_history(run_id, "best_score")
-    assert best[-1].value == pytest.approx(7 / 15)
-    assert run.data.metrics["final_best_score"] == pytest.approx(7 / 15)
-    assert run.data.metrics["rollouts_used"] == data.rollouts_used == 200
+    assert best[-1].value == pytest.approx(9 / 15)
+    assert run.data.metrics["final_best_score"] == pytest.approx(9 / 15)
+    assert run.data.metrics["rollouts_used"] == data.rollouts_used == 191
 
     names = {a.path for a in client.list_artifacts(run_id)}
     assert names == {"report.html", "best_candidate.json", "export.json"}
     local = Path(client.download_artifacts(run_id, "best_candidate.json", str(tmp_path)))
     assert json.loads(local.read_text())["components"] == {
-        "system": "Solve it. RULE-0 RULE-1 RULE-3"
+        "system": "Solve it. RULE-0 RULE-1 RULE-2 RULE-3"
     }
 
 

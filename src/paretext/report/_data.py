@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 #: Rejections that are the algorithm working as intended, not something that went wrong.
-_ROUTINE_REJECTIONS = ("gate:", "duplicate", "skipped")
+_ROUTINE_REJECTIONS = ("gate:", "duplicate", "same text as proposal", "skipped")
 
 
 @dataclass(frozen=True, slots=True)
