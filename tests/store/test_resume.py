@@ -49,10 +49,15 @@ def test_kill_9_then_resume_gives_the_uninterrupted_result(
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         kills += 1
-        store = SQLiteRunStore(run, create=False)
-        recorded_rollouts = {f"rollout {r.candidate_hash} {r.example_id}" for r in store.rollouts()}
-        recorded_lm = {f"lm {c.key}" for c in store.lm_calls()}
-        store.close()
+        recorded_rollouts: set[str] = set()
+        recorded_lm: set[str] = set()
+        if (run / "run.sqlite").exists():  # a kill during start-up leaves no store yet
+            store = SQLiteRunStore(run, create=False)
+            recorded_rollouts = {
+                f"rollout {r.candidate_hash} {r.example_id}" for r in store.rollouts()
+            }
+            recorded_lm = {f"lm {c.key}" for c in store.lm_calls()}
+            store.close()
         before = len(logged(log))
         # Resume once to completion or to the next kill; nothing recorded may be paid again.
         proc = launch(run, log, out)
