@@ -36,6 +36,7 @@ def task_lm(latency: float) -> pt.ScriptedLM:
 
 def run_once(
     *,
+    rules_per_reply: int | None = 1,
     budget: int,
     concurrency: int,
     in_flight: int,
@@ -55,7 +56,7 @@ def run_once(
         world.metric,
         data[:20],
         data[20:],
-        reflection_lm=rule_reflector(1, latency=reflect_latency),
+        reflection_lm=rule_reflector(rules_per_reply, latency=reflect_latency),
         budget=budget,
         engine=pt.EngineConfig(seed=seed, concurrency=concurrency, proposals_in_flight=in_flight),
         stop=pt.StopConfig(handle_signals=False),
@@ -86,26 +87,28 @@ def main() -> None:
         f"budget {budget} rollouts"
     )
     print(f"{'setting':32} {'wall s':>8} {'limit s':>8} {'ratio':>6} {'rollouts':>8} {'best':>6}")
-    for flight in (1, 2, 4, 16):
-        runs = [
-            run_once(
-                budget=budget,
-                concurrency=32,
-                in_flight=flight,
-                task_latency=0.2,
-                reflect_latency=0.8,
-                seed=s,
-            )
-            for s in range(repeats)
-        ]
-        wall = statistics.median(r["wall"] for r in runs)
-        rollouts = statistics.median(r["rollouts"] for r in runs)
-        best = statistics.median(r["best"] for r in runs)
-        limit = rollouts * 0.2 / 32
-        label = f"{flight} proposal(s) in flight, c=32"
-        print(
-            f"{label:32} {wall:8.2f} {limit:8.2f} {wall / limit:6.2f} {rollouts:8.0f} {best:6.3f}"
-        )
+    for rules, world_label in ((None, "all rules a reply names"), (1, "one rule per reply")):
+        print(f"-- reflection adds {world_label}")
+        for flight in (1, 2, 4, 16):
+            runs = [
+                run_once(
+                    rules_per_reply=rules,
+                    budget=budget,
+                    concurrency=32,
+                    in_flight=flight,
+                    task_latency=0.2,
+                    reflect_latency=0.8,
+                    seed=s,
+                )
+                for s in range(repeats)
+            ]
+            wall = statistics.median(r["wall"] for r in runs)
+            rollouts = statistics.median(r["rollouts"] for r in runs)
+            best = statistics.median(r["best"] for r in runs)
+            limit = rollouts * 0.2 / 32
+            label = f"{flight} proposal(s) in flight, c=32"
+            ratio = wall / limit
+            print(f"{label:32} {wall:8.2f} {limit:8.2f} {ratio:6.2f} {rollouts:8.0f} {best:6.3f}")
 
     overhead = []
     for s in range(repeats):

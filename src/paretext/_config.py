@@ -58,12 +58,12 @@ class Budget:
         so a preset pays for the same number of proposals whatever the data size.
         """
         if name not in PRESET_PROPOSALS:
-            raise ConfigError(f"unknown budget preset {name!r}; choose one of {sorted(PRESET_PROPOSALS)}")
+            raise ConfigError(
+                f"unknown budget preset {name!r}; choose one of {sorted(PRESET_PROPOSALS)}"
+            )
         proposals = PRESET_PROPOSALS[name] * max(1, n_components)
         rollouts = (
-            n_val
-            + proposals * 2 * minibatch_size
-            + math.ceil(accept_rate * proposals) * n_val
+            n_val + proposals * 2 * minibatch_size + math.ceil(accept_rate * proposals) * n_val
         )
         return Budget(rollouts=rollouts)
 

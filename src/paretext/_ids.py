@@ -15,7 +15,9 @@ ExampleId = NewType("ExampleId", str)
 
 def canonical_json(value: Any) -> str:
     """JSON with sorted keys and no whitespace, so equal values hash equally."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=repr)
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=repr
+    )
 
 
 def content_hash(components: Mapping[str, str]) -> str:

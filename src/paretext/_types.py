@@ -25,7 +25,6 @@ __all__ = [
 Origin = Literal["seed", "mutation", "merge"]
 
 
-
 @dataclass(frozen=True, slots=True)
 class Feedback:
     """What a metric says about one output: a score and *why*.

@@ -45,7 +45,9 @@ def _coerce(value: Any, perfect: float) -> Feedback:
         if not isinstance(val, int | float) or math.isnan(val):
             raise MetricError(f"objective {name!r} is not a number: {val!r}")
     text = fb.text or ("Correct." if fb.score >= perfect else f"Score {fb.score:g} of {perfect:g}.")
-    return Feedback(score=float(fb.score), text=text, objectives=MappingProxyType(dict(fb.objectives)))
+    return Feedback(
+        score=float(fb.score), text=text, objectives=MappingProxyType(dict(fb.objectives))
+    )
 
 
 class Metric:

@@ -15,9 +15,7 @@ from ..errors import ReflectionParseError
 __all__ = ["extract_text", "truncate_middle"]
 
 _FENCE = re.compile(r"```[ \t]*([\w+-]*)[ \t]*\n?(.*?)```", re.S)
-_PREAMBLE = re.compile(
-    r"^\s*(here is|here's|sure|certainly|okay|ok)[^\n]*:\s*\n", re.I
-)
+_PREAMBLE = re.compile(r"^\s*(here is|here's|sure|certainly|okay|ok)[^\n]*:\s*\n", re.I)
 _ECHO_MARKERS = (
     "please provide the",
     "provide the inputs",
@@ -60,7 +58,9 @@ def extract_text(
             data = json.loads(reply)
             text = str(data["new_instruction"]).strip()
         except (ValueError, KeyError, TypeError) as exc:
-            raise ReflectionParseError(f"structured reply is not the expected JSON: {exc}", reply=reply) from None
+            raise ReflectionParseError(
+                f"structured reply is not the expected JSON: {exc}", reply=reply
+            ) from None
     else:
         text = _candidates(reply)[0]
     if len(text) < min_chars:
@@ -69,11 +69,15 @@ def extract_text(
     if squashed == _squash(current):
         raise ReflectionParseError("reply repeats the current instruction unchanged", reply=reply)
     if any(marker in squashed for marker in _ECHO_MARKERS):
-        raise ReflectionParseError("reply echoes the reflection prompt instead of an instruction", reply=reply)
+        raise ReflectionParseError(
+            "reply echoes the reflection prompt instead of an instruction", reply=reply
+        )
     for example in examples:
         ex = _squash(example)
         if len(ex) >= 40 and ex in squashed and len(ex) > 0.6 * len(squashed):
-            raise ReflectionParseError("reply copies an example instead of writing an instruction", reply=reply)
+            raise ReflectionParseError(
+                "reply copies an example instead of writing an instruction", reply=reply
+            )
     return text
 
 

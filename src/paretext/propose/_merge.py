@@ -31,7 +31,10 @@ def ancestors(cid: CandidateId, pool: Mapping[CandidateId, Candidate]) -> set[Ca
 
 
 def common_ancestor(
-    a: CandidateId, b: CandidateId, pool: Mapping[CandidateId, Candidate], order: Sequence[CandidateId]
+    a: CandidateId,
+    b: CandidateId,
+    pool: Mapping[CandidateId, Candidate],
+    order: Sequence[CandidateId],
 ) -> CandidateId | None:
     """The most recently committed common ancestor of ``a`` and ``b``."""
     shared = ancestors(a, pool) & ancestors(b, pool)
@@ -90,7 +93,10 @@ class MergeProposer:
         b_wins: Sequence[str],
     ) -> str:
         request = ChatRequest(
-            messages=(Message("system", SYSTEM), Message("user", self.build_prompt(a, b, ancestor, a_wins, b_wins))),
+            messages=(
+                Message("system", SYSTEM),
+                Message("user", self.build_prompt(a, b, ancestor, a_wins, b_wins)),
+            ),
             temperature=self._temperature,
             sample=iteration * 1000,
         )
@@ -100,5 +106,7 @@ class MergeProposer:
         if " ".join(text.split()) == " ".join(b.split()):
             from ..errors import ReflectionParseError
 
-            raise ReflectionParseError("merge reply repeats version B unchanged", reply=response.text)
+            raise ReflectionParseError(
+                "merge reply repeats version B unchanged", reply=response.text
+            )
         return text

@@ -52,30 +52,41 @@ class ReflectionProposer(MutationProposer):
         self._template = pick_template(self.config.template, lm.model)
 
     async def propose(self, request: MutationRequest) -> dict[str, str]:
-        texts = await asyncio.gather(*(
-            self.propose_component(
-                iteration=request.iteration,
-                component=comp,
-                current=request.parent.components[comp],
-                examples=request.examples,
-                rollouts=request.rollouts,
-                rejected=request.rejected.get(comp, ()),
+        texts = await asyncio.gather(
+            *(
+                self.propose_component(
+                    iteration=request.iteration,
+                    component=comp,
+                    current=request.parent.components[comp],
+                    examples=request.examples,
+                    rollouts=request.rollouts,
+                    rejected=request.rejected.get(comp, ()),
+                )
+                for comp in request.components
             )
-            for comp in request.components
-        ))
+        )
         return dict(zip(request.components, texts, strict=True))
 
     def render_example(self, index: int, component: str, example: Any, rollout: Rollout) -> str:
         """One entry of the reflective dataset, held to the per-example character budget."""
         budget = self.config.max_chars_per_example
         steps = _steps_for(component, rollout.trace)
-        parts = [f"### Example {index}", f"Input: {truncate_middle(render_value(example), budget // 3)}"]
+        parts = [
+            f"### Example {index}",
+            f"Input: {truncate_middle(render_value(example), budget // 3)}",
+        ]
         if len(steps) > 1 or (steps and steps[0].component is not None):
             for step in steps:
                 label = step.name or step.component or "step"
-                parts.append(f"[{label}] input: {truncate_middle(render_value(step.inputs), budget // 6)}")
-                parts.append(f"[{label}] output: {truncate_middle(render_value(step.output), budget // 6)}")
-        parts.append(f"Assistant's answer: {truncate_middle(render_value(rollout.output), budget // 4)}")
+                parts.append(
+                    f"[{label}] input: {truncate_middle(render_value(step.inputs), budget // 6)}"
+                )
+                parts.append(
+                    f"[{label}] output: {truncate_middle(render_value(step.output), budget // 6)}"
+                )
+        parts.append(
+            f"Assistant's answer: {truncate_middle(render_value(rollout.output), budget // 4)}"
+        )
         parts.append(f"Score: {rollout.score:g}")
         parts.append(f"Feedback: {truncate_middle(rollout.feedback, budget // 4)}")
         return truncate_middle("\n".join(parts), budget)
@@ -126,8 +137,14 @@ class ReflectionProposer(MutationProposer):
             async with self.limiter:
                 response = await self.lm.chat(request)
             try:
-                if response.truncated and not self.config.structured_output and "```" not in response.text:
-                    raise ReflectionParseError("reply was cut off at max_tokens", reply=response.text)
+                if (
+                    response.truncated
+                    and not self.config.structured_output
+                    and "```" not in response.text
+                ):
+                    raise ReflectionParseError(
+                        "reply was cut off at max_tokens", reply=response.text
+                    )
                 return extract_text(
                     response.text,
                     current=current,
