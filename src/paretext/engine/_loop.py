@@ -14,13 +14,12 @@ import asyncio
 import contextlib
 import math
 import os
-import random
 import signal
 import time
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from .._config import Budget, EngineConfig, MergeConfig, ReflectionConfig, StopConfig
 from .._ids import CandidateId, ExampleId, content_hash
@@ -35,14 +34,13 @@ from ..propose import (
     MutationProposer,
     MutationRequest,
     ReflectionProposer,
-    ancestors,
-    common_ancestor,
     plan_components,
 )
 from ..store import RunStore
 from ._budget import Ledger, Reservation
 from ._evaluator import Evaluator
 from ._observer import EngineObserver
+from ._planner import Plan, Planner
 from ._sampling import EpochSampler
 from ._state import CommittedState, mean_objectives
 
@@ -73,27 +71,9 @@ class RunSpec:
     proposer: MutationProposer | None = None
 
 
-@dataclass(frozen=True)
-class _Plan:
-    iteration: int
-    kind: Literal["mutation", "merge"]
-    parents: tuple[Candidate, ...]
-    parent_hashes: tuple[str, ...]
-    components: tuple[str, ...]
-    gate: tuple[ExampleId, ...]
-    paid_parent_pairs: frozenset[ExampleId]
-    rejected: Mapping[str, tuple[str, ...]]
-    known_hashes: frozenset[str]
-    earlier_in_flight: tuple[int, ...]
-    ancestor: Candidate | None
-    merge_wins: tuple[tuple[str, ...], tuple[str, ...]]
-    history: tuple[Candidate, ...]
-    reservation: Reservation
-
-
 @dataclass
 class _Outcome:
-    plan: _Plan
+    plan: Plan
     accepted: bool
     reason: str
     texts: dict[str, str] | None = None
@@ -118,21 +98,22 @@ class Engine:
         self.ledger = Ledger(spec.budget.rollouts)
         self.state = CommittedState(cfg.frontier, [e.id for e in spec.val])
         self._val_ids = tuple(e.id for e in spec.val)
-        self._sampler = EpochSampler(
-            [e.id for e in spec.train], spec.reflection.minibatch_size, cfg.seed
-        )
-        self._selector = cfg.candidate_selector()
-        self._components = spec.reflection.component_selector()
         self._proposer = spec.proposer or ReflectionProposer(spec.reflection)
         self._proposer.bind(spec.reflection_lm, self._limiter)
         self._merger = MergeProposer(
             spec.reflection_lm, self._limiter, temperature=spec.reflection.temperature
         )
-        # Planner bookkeeping: changed only at plan time, in iteration order.
-        self._attempts_from: dict[CandidateId, int] = {}
-        self._mutations_planned = 0
-        self._planned_pairs: set[tuple[str, ExampleId]] = set()
-        self._merge_pairs_tried: set[frozenset[CandidateId]] = set()
+        self.planner = Planner(
+            self.state,
+            self.ledger,
+            sampler=EpochSampler(
+                [e.id for e in spec.train], spec.reflection.minibatch_size, cfg.seed
+            ),
+            selector=cfg.candidate_selector(),
+            components=spec.reflection.component_selector(),
+            merge_gate_size=spec.merge.gate_size,
+            seed=cfg.seed,
+        )
         self._event_seq = 0
         self._external_stop: str | None = None
         self._task: asyncio.Task[Any] | None = None
@@ -230,7 +211,7 @@ class Engine:
 
     # -- the loop ----------------------------------------------------------------
     async def _search(self) -> str:
-        in_flight: deque[tuple[_Plan, asyncio.Task[_Outcome]]] = deque()
+        in_flight: deque[tuple[Plan, asyncio.Task[_Outcome]]] = deque()
         iteration = 0
         stop_reason: str | None = None
         try:
@@ -239,7 +220,7 @@ class Engine:
                     stop_reason = self._stop_reason(iteration)
                     if stop_reason is not None:
                         break
-                    plan = self._plan(iteration)
+                    plan = self.planner.plan(iteration, self._in_flight)
                     if plan is None:
                         if not in_flight:
                             stop_reason = "budget exhausted"
@@ -296,116 +277,8 @@ class Engine:
         return None
 
     # -- planning (synchronous, committed state only) ------------------------------
-    def _plan(self, iteration: int) -> _Plan | None:
-        rng = random.Random(f"{self.spec.engine.seed}:{iteration}")
-        state = self.state
-        if state.merges_due > 0:
-            plan = self._plan_merge(iteration, rng)
-            if plan is not None:
-                state.merges_due -= 1
-                return plan
-        return self._plan_mutation(iteration, rng)
-
-    def _plan_mutation(self, iteration: int, rng: random.Random) -> _Plan | None:
-        state = self.state
-        parent_id = self._selector.select(state.view(), rng)
-        parent = state.pool[parent_id]
-        parent_hash = state.hashes[parent_id]
-        batch = self._sampler.batch(self._mutations_planned)
-        paid = frozenset(
-            ex
-            for ex in batch
-            if (parent_hash, ex) not in state.evaluated
-            and (parent_hash, ex) not in self._planned_pairs
-        )
-        child_val = [ex for ex in self._val_ids if ex not in batch]
-        cost = len(paid) + len(batch) + len(child_val)
-        if not self.ledger.can_reserve(cost):
-            return None
-        attempt = self._attempts_from.get(parent_id, 0)
-        components = self._components.choose(list(parent.components), parent.changed, attempt)
-        self._attempts_from[parent_id] = attempt + 1
-        self._mutations_planned += 1
-        self._planned_pairs.update((parent_hash, ex) for ex in batch)
-        return _Plan(
-            iteration=iteration,
-            kind="mutation",
-            parents=(parent,),
-            parent_hashes=(parent_hash,),
-            components=components,
-            gate=batch,
-            paid_parent_pairs=paid,
-            rejected={c: tuple(state.rejected.get((parent_id, c), ())) for c in components},
-            known_hashes=frozenset(state.by_hash),
-            earlier_in_flight=tuple(self._in_flight),
-            ancestor=None,
-            merge_wins=((), ()),
-            history=tuple(state.pool[c] for c in state.order),
-            reservation=self.ledger.reserve(cost),
-        )
-
-    def _plan_merge(self, iteration: int, rng: random.Random) -> _Plan | None:
-        state = self.state
-        cost = len(self._val_ids)
-        if not self.ledger.can_reserve(cost):
-            return None
-        pairs = self.merge_candidates()
-        if not pairs:
-            return None
-        a_id, b_id, anc_id = pairs[rng.randrange(len(pairs))]
-        self._merge_pairs_tried.add(frozenset((a_id, b_id)))
-        a, b = state.pool[a_id], state.pool[b_id]
-        differ = [ex for ex in self._val_ids if a.val_scores[ex] != b.val_scores[ex]]
-        same = [ex for ex in self._val_ids if ex not in differ]
-        size = min(self.spec.merge.gate_size, len(self._val_ids))
-        picked = rng.sample(differ, min(size, len(differ)))
-        picked += rng.sample(same, size - len(picked))
-        gate = tuple(ex for ex in self._val_ids if ex in picked)
-        return _Plan(
-            iteration=iteration,
-            kind="merge",
-            parents=(a, b),
-            parent_hashes=(state.hashes[a_id], state.hashes[b_id]),
-            components=(),
-            gate=gate,
-            paid_parent_pairs=frozenset(),
-            rejected={},
-            known_hashes=frozenset(state.by_hash),
-            earlier_in_flight=tuple(self._in_flight),
-            ancestor=state.pool[anc_id],
-            merge_wins=(tuple(state.wins(a_id)), tuple(state.wins(b_id))),
-            history=(),
-            reservation=self.ledger.reserve(cost),
-        )
-
-    def merge_candidates(self) -> list[tuple[CandidateId, CandidateId, CandidateId]]:
-        """Frontier pairs from divergent lineages worth merging, with their common ancestor.
-
-        A pair qualifies when neither descends from the other, it was never tried,
-        their texts differ, and both score at least as well as the common ancestor.
-        """
-        state = self.state
-        front = [c for c in state.order if c in state.frontier]
-        out: list[tuple[CandidateId, CandidateId, CandidateId]] = []
-        for i, a in enumerate(front):
-            for b in front[i + 1 :]:
-                if frozenset((a, b)) in self._merge_pairs_tried:
-                    continue
-                if a in ancestors(b, state.pool) or b in ancestors(a, state.pool):
-                    continue
-                if state.pool[a].components == state.pool[b].components:
-                    continue
-                anc = common_ancestor(a, b, state.pool, state.order)
-                if anc is None:
-                    continue
-                floor = state.pool[anc].score
-                if state.pool[a].score < floor or state.pool[b].score < floor:
-                    continue
-                out.append((a, b, anc))
-        return out
-
     # -- execution (concurrent) ------------------------------------------------------
-    async def _execute(self, plan: _Plan) -> _Outcome:
+    async def _execute(self, plan: Plan) -> _Outcome:
         try:
             if plan.kind == "merge":
                 return await self._execute_merge(plan)
@@ -418,7 +291,7 @@ class Engine:
         if not future.done():
             future.set_result(child_hash)
 
-    async def _execute_mutation(self, plan: _Plan) -> _Outcome:
+    async def _execute_mutation(self, plan: Plan) -> _Outcome:
         parent, parent_hash = plan.parents[0], plan.parent_hashes[0]
         parent_rollouts = await self._evaluate_many(
             parent.components, parent_hash, plan.gate, plan.reservation, plan.paid_parent_pairs
@@ -452,7 +325,7 @@ class Engine:
         parent_sum = math.fsum(r.score for r in parent_rollouts)
         return await self._gate_and_validate(plan, child, texts, parent_sum, evaluated)
 
-    async def _execute_merge(self, plan: _Plan) -> _Outcome:
+    async def _execute_merge(self, plan: Plan) -> _Outcome:
         a, b = plan.parents
         assert plan.ancestor is not None
         merged, conflicts = plan_components(a, b, plan.ancestor)
@@ -477,7 +350,7 @@ class Engine:
 
     async def _gate_and_validate(
         self,
-        plan: _Plan,
+        plan: Plan,
         child: dict[str, str],
         texts: dict[str, str],
         reference: float,
