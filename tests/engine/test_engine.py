@@ -62,10 +62,18 @@ def test_gate_rejects_children_that_do_not_improve_the_minibatch(world: RuleWorl
     result = run(world, reflection_lm=useless, merge=pt.MergeConfig(enabled=False))
     assert len(result.candidates) == 1
     gated = [p for p in result.proposals if p.reason.startswith("gate")]
-    assert gated and all(not p.accepted for p in gated)
-    for p in gated:
-        assert p.child_gate_score is not None and p.parent_gate_score is not None
-        assert p.child_gate_score <= p.parent_gate_score
+    assert len(gated) == 1 and not gated[0].accepted
+    assert gated[0].child_gate_score is not None and gated[0].parent_gate_score is not None
+    assert gated[0].child_gate_score <= gated[0].parent_gate_score
+    # The same text again is never paid for twice: caught before its gate.
+    again = [p for p in result.proposals if p is not gated[0]]
+    assert again and all(
+        p.reason.startswith(("same text as proposal", "duplicate of a text already evaluated"))
+        for p in again
+    )
+    assert result.stop_reason.endswith(
+        "evaluated nothing new (last: duplicate of a text already evaluated)"
+    )
 
 
 def test_rejected_texts_are_shown_to_later_reflections(world: RuleWorld) -> None:

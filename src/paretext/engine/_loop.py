@@ -361,7 +361,11 @@ class Engine:
         duplicate = child_hash in plan.known_hashes or child_hash in plan.parent_hashes
         if duplicate:
             return _Outcome(
-                plan, False, "duplicate of an existing candidate", texts=texts, evaluated=evaluated
+                plan,
+                False,
+                "duplicate of a text already evaluated",
+                texts=texts,
+                evaluated=evaluated,
             )
         for earlier in plan.earlier_in_flight:
             if await asyncio.shield(self._child_hash[earlier]) == child_hash:
@@ -440,7 +444,9 @@ class Engine:
                 and state.merges_done + state.merges_due < self.spec.merge.max_merges
             ):
                 state.merges_due += 1
-        elif plan.kind == "mutation" and outcome.texts:
+        if not outcome.accepted and outcome.child_gate is not None and outcome.child_hash:
+            state.tried.add(outcome.child_hash)
+        if not outcome.accepted and plan.kind == "mutation" and outcome.texts:
             for comp, text in outcome.texts.items():
                 state.rejected.setdefault((plan.parents[0].id, comp), []).append(text)
         state.since_improvement = 0 if improved else state.since_improvement + 1

@@ -23,6 +23,7 @@ class CommittedState:
     pool: dict[CandidateId, Candidate] = field(default_factory=dict)
     hashes: dict[CandidateId, str] = field(default_factory=dict)
     by_hash: dict[str, CandidateId] = field(default_factory=dict)
+    tried: set[str] = field(default_factory=set)  # texts evaluated and rejected at their gate
     keys: dict[CandidateId, dict[str, float]] = field(default_factory=dict)
     frontier: list[CandidateId] = field(default_factory=list)
     best_per_instance: dict[ExampleId, tuple[CandidateId, float]] = field(default_factory=dict)
