@@ -22,7 +22,7 @@ Here are {count} examples of the assistant following it, with feedback on each a
 
 {examples}
 {rejected}
-Write an improved instruction that fixes the problems the feedback points out. Keep what works and add the specific rules and facts the feedback reveals. Reply with only the new instruction inside ``` fences."""
+Write an improved instruction that fixes the problems the feedback points out. Keep what works and add the rules and facts the feedback reveals. The instruction will be used on new inputs unlike these examples, so state general rules and do not mention the details of these particular examples. Reply with only the new instruction inside ``` fences."""
 
 REFLECTION_FULL = """I gave an assistant the following instruction to carry out a task:
 ```
