@@ -2,8 +2,9 @@
 
 A (candidate, example) pair is evaluated at most once per run: results come
 from memory, then the store, then a real run; concurrent requests for the same
-pair share one run.  Outputs and traces are normalised through JSON right away,
-so a fresh run and a resumed one see identical values.
+pair share one run.  Store reads and writes run in a worker thread, off the
+loop.  Outputs and traces are normalised through JSON right away, so a fresh
+run and a resumed one see identical values.
 """
 
 from __future__ import annotations
@@ -65,15 +66,14 @@ class Evaluator:
         pending = self._pending.get(key)
         if pending is not None:
             return await asyncio.shield(pending)
-        stored = self._store.get_rollout(candidate_hash, example_id)
-        if stored is not None:
-            self._known[key] = stored
-            return stored
+        # Registered before the first await, so concurrent requests share this one.
         future: asyncio.Future[Rollout] = asyncio.get_running_loop().create_future()
         self._pending[key] = future
         try:
-            rollout = await self._run(components, candidate_hash, self._examples[example_id])
-            self._store.put_rollout(rollout)
+            rollout = await asyncio.to_thread(self._store.get_rollout, candidate_hash, example_id)
+            if rollout is None:
+                rollout = await self._run(components, candidate_hash, self._examples[example_id])
+                await asyncio.to_thread(self._store.put_rollout, rollout)
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()

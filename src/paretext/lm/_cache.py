@@ -48,17 +48,21 @@ class CachedLM:
         if not self._enabled:
             return await self.inner.chat(request)
         key = request.cache_key(self.inner.model)
-        recorded = self._store.get_lm_response(key)
-        if recorded is not None:
-            return dataclasses.replace(recorded, cache_hit=True)
         pending = self._pending.get(key)
         if pending is not None:
             return dataclasses.replace(await asyncio.shield(pending), cache_hit=True)
+        # Registered before the first await, so concurrent identical requests share one call.
         future: asyncio.Future[LMResponse] = asyncio.get_running_loop().create_future()
         self._pending[key] = future
         try:
-            response = await self.inner.chat(request)
-            self._store.put_lm_response(key, request, response, role=self._role)
+            recorded = await asyncio.to_thread(self._store.get_lm_response, key)
+            if recorded is not None:
+                response = dataclasses.replace(recorded, cache_hit=True)
+            else:
+                response = await self.inner.chat(request)
+                await asyncio.to_thread(
+                    self._store.put_lm_response, key, request, response, role=self._role
+                )
             future.set_result(response)
             return response
         except BaseException as exc:
