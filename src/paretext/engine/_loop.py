@@ -138,6 +138,9 @@ class Engine:
             with self._signal_handlers():
                 await self._evaluate_seed()
                 stop_reason = await self._search()
+        except asyncio.CancelledError:
+            spec.store.finish({"error": "cancelled; resume to continue"}, status="interrupted")
+            raise
         except BaseException as exc:
             spec.store.finish({"error": f"{type(exc).__name__}: {exc}"}, status="failed")
             raise

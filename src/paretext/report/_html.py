@@ -69,7 +69,11 @@ def _table(head: Sequence[str], rows: Iterable[Sequence[str]], cls: str = "") ->
 
 
 def _status_badge(data: ReportData) -> str:
-    label = {"finished": "finished", "failed": "failed"}.get(data.status, "in progress")
+    label = {
+        "finished": "finished",
+        "failed": "failed",
+        "interrupted": "interrupted (resume to continue)",
+    }.get(data.status, "in progress")
     if data.status == "running":
         label = "in progress or interrupted"
     return f'<span class="badge {escape(data.status)}">{escape(label)}</span>'
