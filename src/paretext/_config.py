@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import ConfigError
@@ -145,7 +145,6 @@ class EngineConfig:
     frontier: Literal["instance", "objective", "hybrid"] = "instance"
     perfect_score: float = 1.0
     fail_fast_after: int = 10
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from ._ids import CandidateId, ExampleId
 
 __all__ = [
+    "FAILURE_REASONS",
     "Candidate",
     "Example",
     "Feedback",
@@ -102,6 +103,15 @@ class Candidate:
         return math.fsum(values) / len(values) if values else 0.0
 
 
+#: How the reasons of failed proposals start (an error, not a routine rejection by the gate).
+FAILURE_REASONS = (
+    "reflection unusable",
+    "reflection LM failed",
+    "merge synthesis unusable",
+    "merge LM failed",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Proposal:
     """One proposal attempt, accepted or not, with the reason."""
@@ -117,6 +127,11 @@ class Proposal:
     accepted: bool
     reason: str
     candidate_id: CandidateId | None = None
+
+    @property
+    def failed(self) -> bool:
+        """The proposal failed with an error (see ``FAILURE_REASONS``), not at the gate."""
+        return self.reason.startswith(FAILURE_REASONS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -167,45 +167,39 @@ def test_other_selectors_run_and_improve(world: RuleWorld, selector: str) -> Non
     assert result.best.score > 0.3
 
 
-def two_component_program(world: RuleWorld) -> Any:
-    """The rule world's program reading its rules from two components, ``a`` and ``b``."""
+def optimize_two_components(reflection_lm: pt.ScriptedLM, budget: int, **kwargs: Any) -> pt.Result:
+    """The rule world with its rules read from two components, ``a`` and ``b``, merge off."""
+    world = RuleWorld(n=12, categories=3)
 
     def program(candidate: Mapping[str, str], example: Mapping[str, Any]) -> str:
         return world.program({"system": candidate["a"] + " " + candidate["b"]}, example)
 
-    return program
+    data = world.examples()
+    return pt.optimize(
+        {"a": "Solve.", "b": "Be brief."},
+        program,
+        world.metric,
+        data[:6],
+        data[6:],
+        reflection_lm=reflection_lm,
+        budget=budget,
+        merge=pt.MergeConfig(enabled=False),
+        **kwargs,
+    )
 
 
 def test_all_components_mode_rewrites_every_component() -> None:
-    world = RuleWorld(n=12, categories=3)
-    two_part = two_component_program(world)
-    result = pt.optimize(
-        {"a": "Solve.", "b": "Be brief."},
-        two_part,
-        world.metric,
-        world.examples()[:6],
-        world.examples()[6:],
-        reflection_lm=rule_reflector(1),
-        budget=80,
-        reflection=pt.ReflectionConfig(components="all"),
-        merge=pt.MergeConfig(enabled=False),
+    result = optimize_two_components(
+        rule_reflector(1), 80, reflection=pt.ReflectionConfig(components="all")
     )
     changed = [set(p.components) for p in result.proposals if p.texts]
     assert changed and all(c == {"a", "b"} for c in changed)
 
 
 def test_round_robin_cycles_components() -> None:
-    world = RuleWorld(n=12, categories=3)
-    two_part = two_component_program(world)
-    result = pt.optimize(
-        {"a": "Solve.", "b": "Be brief."},
-        two_part,
-        world.metric,
-        world.examples()[:6],
-        world.examples()[6:],
-        reflection_lm=pt.ScriptedLM(lambda r: "```\nNo rules here.\n```"),
-        budget=150,
-        merge=pt.MergeConfig(enabled=False),
+    result = optimize_two_components(
+        pt.ScriptedLM(lambda r: "```\nNo rules here.\n```"),
+        150,
         engine=pt.EngineConfig(proposals_in_flight=1),
     )
     order = [p.components[0] for p in result.proposals if p.parents == ("c0",)]

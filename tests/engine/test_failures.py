@@ -111,3 +111,18 @@ def test_truncated_reflection_without_a_block_is_rejected_with_reason() -> None:
         stop=pt.StopConfig(max_proposals=2),
     )
     assert all("cut off at max_tokens" in p.reason for p in result.proposals)
+
+
+def test_only_errors_count_as_failed_proposals() -> None:
+    def proposal(reason: str) -> pt.Proposal:
+        return pt.Proposal(0, "mutation", (), ("system",), None, (), None, None, False, reason)
+
+    assert proposal("reflection unusable: reply echoes the prompt").failed
+    assert proposal("merge LM failed: 503").failed
+    for routine in (
+        "gate: 1 is not above 1 on the minibatch",
+        "same text as proposal 3, still in flight",
+        "duplicate of a text already evaluated",
+        "skipped: the parent is already perfect",
+    ):
+        assert not proposal(routine).failed

@@ -52,7 +52,6 @@ class Evaluator:
         self._limiter = limiter
         self._known: dict[Key, Rollout] = {}
         self._pending: dict[Key, asyncio.Future[Rollout]] = {}
-        self.physical_runs = 0
 
     def known(self, candidate_hash: str, example_id: ExampleId) -> Rollout | None:
         return self._known.get((candidate_hash, example_id))
@@ -88,7 +87,6 @@ class Evaluator:
         self, components: Mapping[str, str], candidate_hash: str, example: Example
     ) -> Rollout:
         async with self._limiter:
-            self.physical_runs += 1
             try:
                 result = await self._program.run(dict(components), example.data)
             except Exception as exc:

@@ -199,12 +199,12 @@ class Engine:
         components: Mapping[str, str],
         candidate_hash: str,
         ids: Sequence[ExampleId],
-        reservation: Reservation | None,
+        reservation: Reservation,
         paid: frozenset[ExampleId] | None = None,
     ) -> list[Rollout]:
         """Evaluate ``ids``; charge ``reservation`` for those in ``paid`` (all when ``None``)."""
         for ex in ids:
-            if reservation is not None and (paid is None or ex in paid):
+            if paid is None or ex in paid:
                 reservation.charge(1)
         rollouts = await asyncio.gather(
             *(self.evaluator.evaluate(components, candidate_hash, ex) for ex in ids)
@@ -532,7 +532,7 @@ class Engine:
                 f"(example {failed[0].example_id})"
             )
         for p in self.state.proposals:
-            if p.reason.startswith(("reflection", "merge synthesis", "merge LM")):
+            if p.failed:
                 out.append(f"proposal {p.iteration}: {p.reason}")
         return tuple(out)
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 
 from .._ids import CandidateId
 from .._types import Candidate
+from ..errors import ReflectionParseError
 from ..lm._base import LM, ChatRequest, Message
 from ._extract import extract_text
 from ._templates import MERGE, SYSTEM
@@ -104,8 +105,6 @@ class MergeProposer:
             response = await self.lm.chat(request)
         text = extract_text(response.text, current=a)
         if " ".join(text.split()) == " ".join(b.split()):
-            from ..errors import ReflectionParseError
-
             raise ReflectionParseError(
                 "merge reply repeats version B unchanged", reply=response.text
             )

@@ -36,7 +36,6 @@ __all__ = [
 ]
 
 #: Rejections that are the algorithm working as intended, not something that went wrong.
-_ROUTINE_REJECTIONS = ("gate:", "duplicate", "same text as proposal", "skipped")
 
 
 @dataclass(frozen=True, slots=True)
@@ -514,7 +513,7 @@ def _failures(
         error = summary.get("error") if summary else None
         out.append(Failure("run", "run", str(error or "the run failed")))
     for p in proposals:
-        if not p.accepted and not p.reason.startswith(_ROUTINE_REJECTIONS):
+        if p.failed:
             out.append(Failure("proposal", f"proposal {p.iteration} ({p.kind})", p.reason))
     names: dict[str, str] = {}
     for c in candidates:  # equal texts share rollouts: name them after the first candidate
