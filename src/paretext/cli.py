@@ -307,7 +307,8 @@ def _load_task(settings: RunSettings) -> _Loaded:
 
     splits = task.load(settings.seed, train=settings.train, val=settings.val)
     program = ChatProgram(
-        _resolve_lm(settings.task_lm), component=task.component, template=task.template
+        _resolve_lm(settings.task_lm), component=task.component, template=task.template,
+        max_tokens=task.max_tokens,
     )
     return _Loaded(
         seed=dict(task.seed),

@@ -40,7 +40,7 @@ class RecordingLM:
 
     def respond(self, request: ChatRequest) -> Any:
         self.requests.append(request)
-        prompt = request.messages[-1].content
+        prompt = request.messages[1].content  # the task prompt, also on a retry
         if "Feedback:" in prompt or "Version A" in prompt:
             return None
         shown = {int(m) for m in _RULE.findall(prompt)}
@@ -59,7 +59,7 @@ class RecordingLM:
 
     @property
     def prompts(self) -> list[str]:
-        return [r.messages[-1].content for r in self.requests]
+        return [r.messages[1].content for r in self.requests]
 
 
 def run(world: RuleWorld, name: str, lm: pt.LM, budget: int = 120, **kw: Any) -> pt.Result:

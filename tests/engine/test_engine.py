@@ -65,15 +65,17 @@ def test_gate_rejects_children_that_do_not_improve_the_minibatch(world: RuleWorl
     assert len(gated) == 1 and not gated[0].accepted
     assert gated[0].child_gate_score is not None and gated[0].parent_gate_score is not None
     assert gated[0].child_gate_score <= gated[0].parent_gate_score
-    # The same text again is never paid for twice: caught before its gate.
+    # The same text again is never paid for twice: the reflection is asked again (and
+    # then refused) when the text was known at planning, caught before its gate otherwise.
     again = [p for p in result.proposals if p is not gated[0]]
     assert again and all(
-        p.reason.startswith(("same text as proposal", "duplicate of a text already evaluated"))
+        p.reason.startswith((
+            "same text as proposal", "reflection unusable: reply proposes a text that was "
+            "already evaluated",
+        ))
         for p in again
     )
-    assert result.stop_reason.endswith(
-        "evaluated nothing new (last: duplicate of a text already evaluated)"
-    )
+    assert "evaluated nothing new (last: reflection unusable" in result.stop_reason
 
 
 def test_rejected_texts_are_shown_to_later_reflections(world: RuleWorld) -> None:

@@ -113,6 +113,26 @@ def test_truncated_reflection_without_a_block_is_rejected_with_reason() -> None:
     assert all("cut off at max_tokens" in p.reason for p in result.proposals)
 
 
+def test_truncated_looping_reflection_is_repaired_and_used() -> None:
+    world = RuleWorld(n=20, categories=4)
+    data = world.examples()
+    loop = "Never guess. " * 30
+
+    def cut(req: ChatRequest) -> pt.LMResponse:
+        return pt.LMResponse(
+            text=f"```\nRead every example carefully. {loop}Never", model="m",
+            finish_reason="length", cost_usd=0.0,
+        )
+
+    result = pt.optimize(
+        {"system": "s"}, world.program, world.metric, data[:10], data[10:],
+        reflection_lm=pt.ScriptedLM(cut), budget=100, stop=pt.StopConfig(max_proposals=1),
+    )
+    (proposal,) = result.proposals
+    assert proposal.texts == {"system": "Read every example carefully. Never guess."}
+    assert not proposal.failed
+
+
 def test_only_errors_count_as_failed_proposals() -> None:
     def proposal(reason: str) -> pt.Proposal:
         return pt.Proposal(0, "mutation", (), ("system",), None, (), None, None, False, reason)

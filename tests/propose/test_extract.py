@@ -2,6 +2,7 @@ import pytest
 
 from paretext.errors import ReflectionParseError
 from paretext.propose import extract_text, truncate_middle
+from paretext.propose._extract import trim_cut_off
 from paretext.propose._templates import REFLECTION_FULL, REFLECTION_SHORT, pick_template
 
 CURRENT = "Answer the question."
@@ -80,3 +81,30 @@ def test_small_models_get_the_short_template() -> None:
     assert pick_template("auto", "local/qwen2.5-coder-1.5b-instruct") is REFLECTION_SHORT
     assert pick_template("auto", "openai/gpt-4.1-mini") is REFLECTION_FULL
     assert pick_template("short", "openai/gpt-5") is REFLECTION_SHORT
+
+
+def test_a_cut_off_looping_reply_keeps_each_sentence_once_and_drops_the_fragment() -> None:
+    loop = "The passage must not contain unrelated text. "
+    reply = f"```\nAnswer yes or no.\nUse only the passage. {loop * 12}The passage must not"
+    text = extract_text(reply, current=CURRENT, cut_off=True)
+    assert text == (
+        "Answer yes or no.\nUse only the passage. The passage must not contain unrelated text."
+    )
+    # The same reply, not cut off, is taken as it is: repetition alone is not a loop.
+    assert extract_text(reply, current=CURRENT).endswith("The passage must not")
+    assert trim_cut_off("Only a fragment without an end") == "Only a fragment without an end"
+    # A closed fence holds the whole text: a cut after it changes nothing.
+    whole = "```\nStep one.\nStep one.\n- no period here\n```\nWhy: because"
+    assert extract_text(whole, current=CURRENT, cut_off=True).endswith("- no period here")
+
+
+def test_a_text_already_evaluated_is_refused_so_it_can_be_asked_again() -> None:
+    known = {"Tried before."}.__contains__
+    with pytest.raises(ReflectionParseError, match="already evaluated"):
+        extract_text("```\nTried before.\n```", current=CURRENT, known=known)
+    assert extract_text("```\nA new rule.\n```", current=CURRENT, known=known) == "A new rule."
+
+
+def test_a_cut_off_reply_without_any_fence_is_refused() -> None:
+    with pytest.raises(ReflectionParseError, match="cut off at max_tokens"):
+        extract_text("Let me think about what the instruction", current=CURRENT, cut_off=True)

@@ -34,3 +34,25 @@ def test_prompt_lists_rejected_attempts() -> None:
         "current text", "system", [{"q": 1}], [r], ["tried A", "tried B"]
     )
     assert "current text" in prompt and "already tried" in prompt and "tried B" in prompt
+
+
+def test_a_retry_shows_the_unusable_reply_and_why_it_was_refused() -> None:
+    requests: list[pt.ChatRequest] = []
+
+    def reply(request: pt.ChatRequest) -> str:
+        requests.append(request)
+        return "```\ncurrent text\n```" if len(requests) == 1 else "```\nBetter text.\n```"
+
+    p = ReflectionProposer(pt.ReflectionConfig(attempts=2))
+    p.bind(pt.ScriptedLM(reply, model="openai/gpt-4.1"), asyncio.Semaphore(1))
+    r = Rollout("h", ExampleId("e"), "out", (), 0.0, "bad")
+    text = asyncio.run(p.propose_component(
+        iteration=0, component="system", current="current text", examples=[{"q": 1}],
+        rollouts=[r], rejected=[],
+    ))
+    assert text == "Better text."
+    first, second = requests
+    assert len(first.messages) == 2
+    assert [m.role for m in second.messages] == ["system", "user", "assistant", "user"]
+    assert second.messages[2].content == "```\ncurrent text\n```"
+    assert "repeats the current instruction unchanged" in second.messages[3].content

@@ -18,6 +18,7 @@ _IFBENCH = 294 if nltk_resource_available("taggers/averaged_perceptron_tagger_en
 EXPECTED: dict[str, tuple[int, int | None, tuple[int, int, int]]] = {
     "math": (5000, None, (50, 50, 200)),
     "aime": (1324, 45, (45, 45, 45)),
+    "boolq": (3270, None, (50, 50, 200)),
     "gsm8k": (1319, None, (50, 50, 200)),
     "mbpp": (500, None, (50, 50, 200)),
     "humaneval": (164, None, (40, 40, 84)),
@@ -78,6 +79,10 @@ def test_payload_fields() -> None:
     assert all(r["id"].startswith(("aime2024/", "aime2025/")) for r in aime.test)
     assert all(r["level"] == 5 for r in aime.train + aime.val)
     assert sum(r["id"].startswith("aime2024/") for r in aime.test) == 30
+    boolq = get_task("boolq").source().dev
+    assert {r["answer"] for r in boolq} == {"yes", "no"}
+    assert all(r["title"] and r["passage"] and r["question"] for r in boolq)
+    assert not any("\n" in r["question"] or "Answer:" in r["question"] for r in boolq)
     gsm = get_task("gsm8k").load().train[0]
     assert gsm["answer"].lstrip("-").isdigit() and "<<" not in gsm["reasoning"]
     mbpp = mbpp_records()

@@ -11,14 +11,15 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
-from .._types import Candidate, Rollout, TraceStep
+from .._types import Candidate, Rollout
 from ..errors import ReflectionParseError
-from ..lm._base import ChatRequest, Message
+from ..lm._base import Message
 from ..propose import MutationProposer, MutationRequest
 from ..propose._extract import extract_text, truncate_middle
-from ..propose._reflection import render_value
+from ..propose._reflection import component_steps, render_value
 
 __all__ = [
     "DEMOS_HEADER",
@@ -57,16 +58,6 @@ _DEMO_SPLIT = re.compile(r"\n*" + re.escape(DEMOS_HEADER) + r"\n")
 _DEMO_START = "### Example"
 
 
-def _ask(iteration: int, attempt: int, system: str, prompt: str, temperature: float | None,
-         max_tokens: int | None) -> ChatRequest:
-    return ChatRequest(
-        messages=(Message("system", system), Message("user", prompt)),
-        temperature=temperature,
-        max_tokens=max_tokens,
-        sample=iteration * 1000 + attempt,
-    )
-
-
 class _LMRewriter(MutationProposer):
     """Shared retry loop: one prompt per component, ``attempts`` tries to get a usable reply."""
 
@@ -92,25 +83,22 @@ class _LMRewriter(MutationProposer):
         return dict(zip(request.components, texts, strict=True))
 
     async def _one(self, request: MutationRequest, component: str) -> str:
-        prompt = self.prompt_for(request, component)
         current = self.current_for(request, component)
-        last: ReflectionParseError | None = None
-        for attempt in range(self.attempts):
-            chat = _ask(
-                request.iteration, attempt, self.system, prompt, self.temperature, self.max_tokens
+
+        def parse(reply: str, cut_off: bool) -> str:
+            return extract_text(
+                reply, current=current, cut_off=cut_off,
+                known=partial(request.already_evaluated, component),
             )
-            async with self.limiter:
-                response = await self.lm.chat(chat)
-            try:
-                if response.truncated and "```" not in response.text:
-                    raise ReflectionParseError(
-                        "reply was cut off at max_tokens", reply=response.text
-                    )
-                return extract_text(response.text, current=current)
-            except ReflectionParseError as exc:
-                last = exc
-        assert last is not None
-        raise last
+
+        return await self.ask_for_text(
+            (Message("system", self.system), Message("user", self.prompt_for(request, component))),
+            parse,
+            iteration=request.iteration,
+            attempts=self.attempts,
+            temperature=self.temperature,
+            max_tokens=self.max_tokens,
+        )
 
 
 def opro_prompt(history: Sequence[Candidate], component: str, *, max_shown: int = 20,
@@ -209,11 +197,6 @@ def split_demos(text: str) -> tuple[str, list[str]]:
     return parts[0].rstrip(), [d for d in demos if d]
 
 
-def _steps_for(component: str, trace: Sequence[TraceStep]) -> list[TraceStep]:
-    tagged = [s for s in trace if s.component == component]
-    return tagged or [s for s in trace if s.component is None] or list(trace)
-
-
 class BootstrapFewShotProposer(MutationProposer):
     """Adds demonstrations taken from successful rollouts of the parent to the instruction.
 
@@ -236,7 +219,7 @@ class BootstrapFewShotProposer(MutationProposer):
         self.max_chars = max_chars
 
     def demo(self, component: str, example: Any, rollout: Rollout) -> str:
-        steps = _steps_for(component, rollout.trace)
+        steps = component_steps(component, rollout.trace)
         if steps and steps[-1].component is not None:
             inputs, output = steps[0].inputs, steps[-1].output
         else:

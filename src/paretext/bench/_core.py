@@ -65,7 +65,7 @@ class BenchConfig:
     test: int | None = None
     task_lm: str = "local"
     reflection_lm: str = "local"
-    task_max_tokens: int | None = 256
+    task_max_tokens: int | None = None
     reflection_max_tokens: int | None = 400
     reflection_chars_per_example: int = 1500
     proposals_in_flight: int = 2
@@ -83,23 +83,26 @@ class BenchConfig:
         if self.budget < 1:
             raise ConfigError("the rollout budget must be positive")
 
+    def reply_cap(self, task: Task) -> int | None:
+        """``task_max_tokens``, or the task's own cap when it is ``None``."""
+        return task.max_tokens if self.task_max_tokens is None else self.task_max_tokens
+
 
 #: ``paretext bench --quick``: sized to finish within about 45 minutes on 2 CPU cores with
-#: the bundled models (0.5B task LM at ~27 generated tokens/s, 1.5B reflection LM): four
-#: optimizers, one seed, 50 rollouts each, search capped at 7 minutes per run, 16 test
-#: examples.  It touches both claims of the article -- feedback (gepa) against scores only
-#: (opro) and blind resampling (best_of_n); Pareto (gepa) against greedy selection -- but one
-#: seed and 16 test examples are far too few to settle either: read it as a smoke test.
+#: the bundled models (0.5B task LM answering BoolQ in about a second, 1.5B reflection LM at
+#: ~40 s per proposal): four optimizers, one seed, 200 rollouts each, search capped at 7
+#: minutes per run, 60 test examples.  It touches both claims of the article -- feedback
+#: (gepa) against scores only (opro) and blind resampling (best_of_n); Pareto (gepa) against
+#: greedy selection -- but one seed is far too few to settle either: read it as a smoke test.
 QUICK = BenchConfig(
     optimizers=("gepa", "greedy_reflective", "opro", "best_of_n"),
-    tasks=("gsm8k",),
+    tasks=("boolq",),
     seeds=(0,),
-    budget=50,
-    train=12,
-    val=6,
-    test=16,
+    budget=200,
+    train=30,
+    val=20,
+    test=60,
     reflection_lm="local/qwen2.5-coder-1.5b",
-    task_max_tokens=256,
     reflection_max_tokens=300,
     concurrency=4,
     minutes_per_run=7.0,
@@ -247,7 +250,7 @@ async def _one_run(
     try:
         program = ChatProgram(
             task_lm, component=task.component, template=task.template,
-            temperature=0.0, max_tokens=config.task_max_tokens,
+            temperature=0.0, max_tokens=config.reply_cap(task),
         )
         reflection = ReflectionConfig(
             max_tokens=config.reflection_max_tokens,
@@ -311,7 +314,7 @@ async def _seed_row(
         store.open_run({"bench": "seed-test", "task": task.name, "seed": dict(task.seed)}, {})
         program = ChatProgram(
             CachedLM(task_lm, store, role="task"), component=task.component,
-            template=task.template, temperature=0.0, max_tokens=config.task_max_tokens,
+            template=task.template, temperature=0.0, max_tokens=config.reply_cap(task),
         )
         started = time.monotonic()
         held = await evaluate_candidate(

@@ -311,6 +311,7 @@ class Engine:
             rollouts=parent_rollouts,
             rejected=plan.rejected,
             history=plan.history,
+            known_hashes=plan.known_hashes,
         )
         try:
             texts = await self._proposer.propose(request)

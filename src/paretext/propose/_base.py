@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .._ids import content_hash
 from .._types import Candidate, Rollout
-from ..lm._base import LM
+from ..errors import ReflectionParseError
+from ..lm._base import LM, ChatRequest, Message
+from ._extract import truncate_middle
+from ._templates import RETRY
 
 __all__ = ["MutationProposer", "MutationRequest"]
 
@@ -30,6 +34,16 @@ class MutationRequest:
     rollouts: Sequence[Rollout]
     rejected: Mapping[str, tuple[str, ...]]
     history: tuple[Candidate, ...]
+    #: Content hashes of every candidate evaluated before this proposal was planned.
+    known_hashes: frozenset[str] = frozenset()
+
+    def already_evaluated(self, component: str, text: str) -> bool:
+        """Whether the parent with ``component`` set to ``text`` was evaluated before.
+
+        Such a text would be refused before its gate; a proposer that checks first
+        can ask its LM again instead of wasting the proposal.
+        """
+        return content_hash({**self.parent.components, component: text}) in self.known_hashes
 
 
 class MutationProposer(ABC):
@@ -53,3 +67,44 @@ class MutationProposer(ABC):
     def needs_feedback(self) -> bool:
         """Whether proposals read the parent's minibatch rollouts (GEPA's do)."""
         return True
+
+    async def ask_for_text(
+        self,
+        messages: Sequence[Message],
+        parse: Callable[[str, bool], str],
+        *,
+        iteration: int,
+        attempts: int,
+        temperature: float | None,
+        max_tokens: int | None,
+        response_format: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Call the LM until ``parse(reply, cut_off)`` accepts a reply, ``attempts`` times at most.
+
+        A retry shows the model its refused reply and the reason, which small models
+        act on far more often than on the same question asked again.  The last
+        :class:`~paretext.errors.ReflectionParseError` is raised when every attempt fails.
+        """
+        last: ReflectionParseError | None = None
+        for attempt in range(attempts):
+            turn = list(messages)
+            if last is not None:
+                turn += [
+                    Message("assistant", truncate_middle(last.reply, 1500)),
+                    Message("user", RETRY.format(problem=last)),
+                ]
+            request = ChatRequest(
+                messages=tuple(turn),
+                temperature=temperature,
+                max_tokens=max_tokens,
+                response_format=response_format,
+                sample=iteration * 1000 + attempt,
+            )
+            async with self.limiter:
+                response = await self.lm.chat(request)
+            try:
+                return parse(response.text, response.truncated)
+            except ReflectionParseError as exc:
+                last = exc
+        assert last is not None
+        raise last

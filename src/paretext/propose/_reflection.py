@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from .._config import ReflectionConfig
 from .._types import Rollout, TraceStep
-from ..errors import ReflectionParseError
-from ..lm._base import LM, ChatRequest, Message
+from ..lm._base import LM, Message
 from ._base import MutationProposer, MutationRequest
 from ._extract import extract_text, truncate_middle
 from ._templates import REJECTED, SYSTEM, pick_template
 
-__all__ = ["ReflectionProposer", "render_value"]
+__all__ = ["ReflectionProposer", "component_steps", "render_value"]
 
 STRUCTURED_FORMAT: Mapping[str, Any] = {
     "type": "json_schema",
@@ -36,7 +36,8 @@ def render_value(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, indent=None, default=repr)
 
 
-def _steps_for(component: str, trace: Sequence[TraceStep]) -> list[TraceStep]:
+def component_steps(component: str, trace: Sequence[TraceStep]) -> list[TraceStep]:
+    """The trace steps that ``component`` produced (all of them for an untagged trace)."""
     tagged = [s for s in trace if s.component == component]
     return tagged or [s for s in trace if s.component is None] or list(trace)
 
@@ -61,6 +62,7 @@ class ReflectionProposer(MutationProposer):
                     examples=request.examples,
                     rollouts=request.rollouts,
                     rejected=request.rejected.get(comp, ()),
+                    known=partial(request.already_evaluated, comp),
                 )
                 for comp in request.components
             )
@@ -70,7 +72,7 @@ class ReflectionProposer(MutationProposer):
     def render_example(self, index: int, component: str, example: Any, rollout: Rollout) -> str:
         """One entry of the reflective dataset, held to the per-example character budget."""
         budget = self.config.max_chars_per_example
-        steps = _steps_for(component, rollout.trace)
+        steps = component_steps(component, rollout.trace)
         parts = [
             f"### Example {index}",
             f"Input: {truncate_middle(render_value(example), budget // 3)}",
@@ -121,37 +123,27 @@ class ReflectionProposer(MutationProposer):
         examples: Sequence[Any],
         rollouts: Sequence[Rollout],
         rejected: Sequence[str],
+        known: Callable[[str], bool] | None = None,
     ) -> str:
-        """Ask for a new text; retry a failed parse up to ``attempts`` times, then raise."""
-        prompt = self.build_prompt(current, component, examples, rollouts, rejected)
+        """Ask for a new text; retry an unusable reply up to ``attempts`` times, then raise.
+
+        ``known(text)`` says a text was evaluated before; such a reply is asked again.
+        """
         example_texts = [render_value(e) for e in examples]
-        last: ReflectionParseError | None = None
-        for attempt in range(self.config.attempts):
-            request = ChatRequest(
-                messages=(Message("system", SYSTEM), Message("user", prompt)),
-                temperature=self.config.temperature,
-                max_tokens=self.config.max_tokens,
-                response_format=STRUCTURED_FORMAT if self.config.structured_output else None,
-                sample=iteration * 1000 + attempt,
+
+        def parse(reply: str, cut_off: bool) -> str:
+            return extract_text(
+                reply, current=current, structured=self.config.structured_output,
+                examples=example_texts, cut_off=cut_off, known=known,
             )
-            async with self.limiter:
-                response = await self.lm.chat(request)
-            try:
-                if (
-                    response.truncated
-                    and not self.config.structured_output
-                    and "```" not in response.text
-                ):
-                    raise ReflectionParseError(
-                        "reply was cut off at max_tokens", reply=response.text
-                    )
-                return extract_text(
-                    response.text,
-                    current=current,
-                    structured=self.config.structured_output,
-                    examples=example_texts,
-                )
-            except ReflectionParseError as exc:
-                last = exc
-        assert last is not None
-        raise last
+
+        prompt = self.build_prompt(current, component, examples, rollouts, rejected)
+        return await self.ask_for_text(
+            (Message("system", SYSTEM), Message("user", prompt)),
+            parse,
+            iteration=iteration,
+            attempts=self.config.attempts,
+            temperature=self.config.temperature,
+            max_tokens=self.config.max_tokens,
+            response_format=STRUCTURED_FORMAT if self.config.structured_output else None,
+        )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["MERGE", "REFLECTION_FULL", "REFLECTION_SHORT", "SYSTEM", "pick_template"]
+__all__ = ["MERGE", "REFLECTION_FULL", "REFLECTION_SHORT", "RETRY", "SYSTEM", "pick_template"]
 
 SYSTEM = "You improve the instructions given to an AI assistant. You reply with the new instruction only."
 
@@ -39,6 +39,8 @@ Read the inputs carefully and identify the input format and infer the detailed t
 Read all the outputs and the feedback. Identify every niche or domain-specific fact the feedback reveals, and include it in the instruction: the assistant will not see these examples or the feedback later. If an output used a generalisable strategy that worked, keep it in the instruction as well.
 
 Reply with the new instruction inside ``` fences."""
+
+RETRY = """That reply could not be used: {problem}. Write a new, different instruction. Reply with only the new instruction inside ``` fences."""
 
 REJECTED = """These rewrites were already tried from the same instruction and did not help; do something different:
 {items}

@@ -137,6 +137,7 @@ def mbpp_task() -> Task:
         source=lambda: Pools(dev=mbpp_records()),
         metric=mbpp_metric,
         sizes=SplitSizes(train=50, val=50, test=200),
+        max_tokens=512,
     )
 
 
@@ -183,4 +184,5 @@ def humaneval_task() -> Task:
         source=lambda: Pools(dev=humaneval_records()),
         metric=humaneval_metric,
         sizes=SplitSizes(train=40, val=40, test=None),
+        max_tokens=512,
     )

@@ -115,6 +115,7 @@ def ifbench_task() -> Task:
         source=lambda: Pools(dev=ifbench_records()),
         metric=follow_metric("ifbench"),
         sizes=SplitSizes(train=50, val=50, test=None),
+        max_tokens=1024,
     )
 
 
@@ -127,4 +128,5 @@ def ifeval_task() -> Task:
         source=lambda: Pools(dev=ifeval_records()),
         metric=follow_metric("ifeval"),
         sizes=SplitSizes(train=50, val=50, test=200),
+        max_tokens=1024,
     )

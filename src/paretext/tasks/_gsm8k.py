@@ -89,4 +89,5 @@ def gsm8k_task() -> Task:
         source=lambda: Pools(dev=gsm8k_records()),
         metric=gsm8k_metric,
         sizes=SplitSizes(train=50, val=50, test=200),
+        max_tokens=256,
     )

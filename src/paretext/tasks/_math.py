@@ -112,6 +112,7 @@ def math_task() -> Task:
         source=lambda: Pools(dev=math_records()),
         metric=math_metric,
         sizes=SplitSizes(train=50, val=50, test=200),
+        max_tokens=1024,
     )
 
 
@@ -129,4 +130,5 @@ def aime_task() -> Task:
         ),
         metric=math_metric,
         sizes=SplitSizes(train=45, val=45, test=None),
+        max_tokens=2048,
     )

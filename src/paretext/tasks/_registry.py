@@ -13,6 +13,7 @@ __all__ = ["get_task", "list_tasks", "register_task"]
 # name -> "module:factory"; the factory returns the Task.  Nothing here reads data.
 _BUILTINS: dict[str, str] = {
     "aime": "paretext.tasks._math:aime_task",
+    "boolq": "paretext.tasks._boolq:boolq_task",
     "gsm8k": "paretext.tasks._gsm8k:gsm8k_task",
     "humaneval": "paretext.tasks._code:humaneval_task",
     "ifbench": "paretext.tasks._follow:ifbench_task",

@@ -63,7 +63,9 @@ class Task:
     ``source`` returns the raw records (read lazily, on the first :meth:`load`);
     ``metric(example, output)`` scores one output and explains the score;
     ``seed`` maps component names to their seed texts and ``template`` is the
-    user message, formatted with ``template.format(**example)``.
+    user message, formatted with ``template.format(**example)``.  ``max_tokens``
+    caps the task LM's reply at what a good answer needs (``None``: no cap), so a
+    rambling small model costs seconds, not minutes, per rollout.
 
     Splits are fixed: the test split depends only on the task (never on the seed),
     so test scores from different seeds are comparable; train and validation are
@@ -80,12 +82,15 @@ class Task:
     source: Callable[[], Pools]
     metric: Metric
     sizes: SplitSizes = SplitSizes(train=50, val=50, test=200)
+    max_tokens: int | None = None
 
     def __post_init__(self) -> None:
         if not self.name or any(c.isspace() for c in self.name):
             raise ConfigError(f"task name {self.name!r} must be non-empty, without spaces")
         if not self.seed:
             raise ConfigError(f"task {self.name!r} needs at least one seed component")
+        if self.max_tokens is not None and self.max_tokens < 1:
+            raise ConfigError(f"task {self.name!r}: max_tokens must be positive or None")
         object.__setattr__(self, "seed", MappingProxyType(dict(self.seed)))
 
     @property
