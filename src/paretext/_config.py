@@ -81,6 +81,9 @@ class ReflectionConfig:
     temperature: float | None = None
     max_tokens: int | None = None
     attempts: int = 2
+    #: Temperature of a retry after an unusable reply (``None``: ``temperature``).  A model
+    #: at its default low temperature, asked again, mostly writes the same reply again.
+    retry_temperature: float | None = 1.0
     skip_perfect: bool = True
 
     def __post_init__(self) -> None:
@@ -88,6 +91,10 @@ class ReflectionConfig:
             raise ConfigError("ReflectionConfig.minibatch_size must be >= 1")
         if self.attempts < 1:
             raise ConfigError("ReflectionConfig.attempts must be >= 1")
+        for name in ("temperature", "retry_temperature"):
+            value = getattr(self, name)
+            if value is not None and not 0 <= value <= 2:
+                raise ConfigError(f"ReflectionConfig.{name} must be between 0 and 2, got {value}")
         if self.max_chars_per_example < 200:
             raise ConfigError("ReflectionConfig.max_chars_per_example must be >= 200")
 

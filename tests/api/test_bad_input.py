@@ -88,6 +88,8 @@ def test_budget_objects_validate_themselves() -> None:
 def test_config_objects_validate_themselves() -> None:
     with pytest.raises(ConfigError):
         pt.ReflectionConfig(minibatch_size=0)
+    with pytest.raises(ConfigError, match="retry_temperature must be between 0 and 2"):
+        pt.ReflectionConfig(retry_temperature=3.0)
     with pytest.raises(ConfigError):
         pt.EngineConfig(concurrency=0)
     with pytest.raises(ConfigError, match="unknown selector"):

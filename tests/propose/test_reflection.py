@@ -52,6 +52,7 @@ def test_a_retry_shows_the_unusable_reply_and_why_it_was_refused() -> None:
     ))
     assert text == "Better text."
     first, second = requests
+    assert first.temperature is None and second.temperature == 1.0
     assert len(first.messages) == 2
     assert [m.role for m in second.messages] == ["system", "user", "assistant", "user"]
     assert second.messages[2].content == "```\ncurrent text\n```"

@@ -78,24 +78,28 @@ class MutationProposer(ABC):
         temperature: float | None,
         max_tokens: int | None,
         response_format: Mapping[str, Any] | None = None,
+        retry_temperature: float | None = None,
     ) -> str:
         """Call the LM until ``parse(reply, cut_off)`` accepts a reply, ``attempts`` times at most.
 
-        A retry shows the model its refused reply and the reason, which small models
-        act on far more often than on the same question asked again.  The last
+        A retry shows the model its refused reply and the reason, rather than asking
+        the same question blind (a small model asked again often repeats itself), at
+        ``retry_temperature`` when one is given.  The last
         :class:`~paretext.errors.ReflectionParseError` is raised when every attempt fails.
         """
         last: ReflectionParseError | None = None
         for attempt in range(attempts):
             turn = list(messages)
+            heat = temperature
             if last is not None:
+                heat = temperature if retry_temperature is None else retry_temperature
                 turn += [
                     Message("assistant", truncate_middle(last.reply, 1500)),
                     Message("user", RETRY.format(problem=last)),
                 ]
             request = ChatRequest(
                 messages=tuple(turn),
-                temperature=temperature,
+                temperature=heat,
                 max_tokens=max_tokens,
                 response_format=response_format,
                 sample=iteration * 1000 + attempt,

@@ -146,4 +146,5 @@ class ReflectionProposer(MutationProposer):
             temperature=self.config.temperature,
             max_tokens=self.config.max_tokens,
             response_format=STRUCTURED_FORMAT if self.config.structured_output else None,
+            retry_temperature=self.config.retry_temperature,
         )
