@@ -57,3 +57,15 @@ def test_a_retry_shows_the_unusable_reply_and_why_it_was_refused() -> None:
     assert [m.role for m in second.messages] == ["system", "user", "assistant", "user"]
     assert second.messages[2].content == "```\ncurrent text\n```"
     assert "repeats the current instruction unchanged" in second.messages[3].content
+
+
+def test_already_evaluated_is_exact_for_one_component_and_silent_for_several() -> None:
+    from paretext._ids import CandidateId, content_hash
+    from paretext.propose import MutationRequest
+
+    parent = pt.Candidate(CandidateId("c0"), {"a": "A", "b": "B"}, (), "seed", None, (), {})
+    known = frozenset({content_hash({"a": "A2", "b": "B"})})
+    one = MutationRequest(0, parent, ("a",), [], [], {}, (parent,), known_hashes=known)
+    assert one.already_evaluated("a", "A2") and not one.already_evaluated("a", "A3")
+    both = MutationRequest(0, parent, ("a", "b"), [], [], {}, (parent,), known_hashes=known)
+    assert not both.already_evaluated("a", "A2")

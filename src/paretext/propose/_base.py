@@ -41,8 +41,12 @@ class MutationRequest:
         """Whether the parent with ``component`` set to ``text`` was evaluated before.
 
         Such a text would be refused before its gate; a proposer that checks first
-        can ask its LM again instead of wasting the proposal.
+        can ask its LM again instead of wasting the proposal.  When a proposal
+        changes several components the child is new unless all its texts are, which
+        one text cannot tell, so this says ``False``.
         """
+        if self.components != (component,):
+            return False
         return content_hash({**self.parent.components, component: text}) in self.known_hashes
 
 
