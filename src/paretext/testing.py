@@ -11,13 +11,17 @@ reproducible.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._types import Feedback
 from .lm._base import ChatRequest
 from .lm._scripted import ScriptedLM
+
+if TYPE_CHECKING:
+    from ._types import Result
+    from .lm._base import LM
 
 __all__ = ["RuleWorld", "rule_reflector"]
 
@@ -48,6 +52,33 @@ class RuleWorld:
         if output == "right":
             return Feedback(1.0, "Correct.")
         return Feedback(0.0, f"Wrong. The instruction must include RULE-{example['category']}.")
+
+    def optimize(
+        self,
+        *,
+        train: int,
+        budget: Any,
+        reflection_lm: LM | None = None,
+        program: Callable[..., Any] | None = None,
+        seed: str = "Solve it.",
+        **kwargs: Any,
+    ) -> Result:
+        """``paretext.optimize`` on this world: the first ``train`` examples train, the rest
+        validate; the reflection LM defaults to ``rule_reflector(1)``.  ``kwargs`` go through.
+        """
+        from .api import optimize
+
+        data = self.examples()
+        return optimize(
+            {self.component: seed},
+            self.program if program is None else program,
+            self.metric,
+            data[:train],
+            data[train:],
+            reflection_lm=rule_reflector(1) if reflection_lm is None else reflection_lm,
+            budget=budget,
+            **kwargs,
+        )
 
 
 def rule_reflector(max_rules_per_reply: int | None = None, *, latency: float = 0.0) -> ScriptedLM:

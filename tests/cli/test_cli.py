@@ -14,7 +14,7 @@ import paretext as pt
 from paretext.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED, EXIT_STORE, EXIT_USAGE, app
 from paretext.errors import StoreError
 from paretext.store import SQLiteRunStore
-from paretext.testing import RuleWorld, rule_reflector
+from paretext.testing import RuleWorld
 
 COMMANDS = ["optimize", "resume", "show", "report", "export", "mlflow"]
 
@@ -196,18 +196,7 @@ def test_interrupt_then_resume_ends_where_an_uninterrupted_run_ends(
 
 
 def test_resume_needs_a_cli_run(runner: CliRunner, tmp_path: Path) -> None:
-    world = RuleWorld()
-    data = world.examples()
-    pt.optimize(
-        {"system": "Solve it."},
-        world.program,
-        world.metric,
-        data[:15],
-        data[15:],
-        reflection_lm=rule_reflector(1),
-        budget=100,
-        run=tmp_path / "api",
-    )
+    RuleWorld().optimize(train=15, budget=100, run=tmp_path / "api")
     result = runner.invoke(app, ["resume", str(tmp_path / "api")])
     assert result.exit_code == EXIT_USAGE
     _one_line_error(result, "was not started by `paretext optimize`")

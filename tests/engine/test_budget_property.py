@@ -40,7 +40,6 @@ def test_budget_is_never_exceeded(
     extra: int, fail_every: int, garbage_replies: bool, n_val: int, minibatch: int, in_flight: int
 ) -> None:
     world = RuleWorld(n=10 + n_val, categories=5)
-    data = world.examples()
     program = CountingProgram(world, fail_every)
     limit = 2 * n_val + 2 * minibatch + extra
     reflector = (
@@ -48,12 +47,9 @@ def test_budget_is_never_exceeded(
         if garbage_replies
         else rule_reflector(1)
     )
-    result = pt.optimize(
-        {"system": "Solve it."},
-        program,
-        world.metric,
-        data[:10],
-        data[10:],
+    result = world.optimize(
+        train=10,
+        program=program,
         reflection_lm=reflector,
         budget=limit,
         reflection=pt.ReflectionConfig(minibatch_size=minibatch),
@@ -65,7 +61,6 @@ def test_budget_is_never_exceeded(
 
 def test_every_failure_is_reported() -> None:
     world = RuleWorld(n=20, categories=4)
-    data = world.examples()
     program = CountingProgram(world, fail_every=3)
 
     def reply(req: ChatRequest) -> str:
@@ -73,14 +68,8 @@ def test_every_failure_is_reported() -> None:
             "Please provide the inputs." if req.sample % 1000 == 0 else "```\nSolve it. RULE-1\n```"
         )
 
-    result = pt.optimize(
-        {"system": "Solve it."},
-        program,
-        world.metric,
-        data[:10],
-        data[10:],
-        reflection_lm=pt.ScriptedLM(reply),
-        budget=80,
+    result = world.optimize(
+        train=10, program=program, reflection_lm=pt.ScriptedLM(reply), budget=80
     )
     assert any("rollouts failed" in f and "flaky example" in f for f in result.failures)
     # Attempt 1 always echoes the prompt; the retry (attempt 2) gives a usable reply.
@@ -89,14 +78,8 @@ def test_every_failure_is_reported() -> None:
 
 
 def test_all_unusable_reflections_are_recorded_as_failures() -> None:
-    world = RuleWorld(n=20, categories=4)
-    data = world.examples()
-    result = pt.optimize(
-        {"system": "Solve it."},
-        world.program,
-        world.metric,
-        data[:10],
-        data[10:],
+    result = RuleWorld(n=20, categories=4).optimize(
+        train=10,
         reflection_lm=pt.ScriptedLM(lambda r: "Please provide the inputs."),
         budget=60,
         stop=pt.StopConfig(max_proposals=4),

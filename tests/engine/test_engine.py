@@ -23,17 +23,8 @@ def summary(result: pt.Result) -> Any:
 
 
 def run(world: RuleWorld, **kwargs: Any) -> pt.Result:
-    data = world.examples()
-    defaults: dict[str, Any] = {
-        "reflection_lm": rule_reflector(1),
-        "budget": 260,
-        "engine": pt.EngineConfig(seed=3),
-    }
-    defaults.update(kwargs)
-    program = defaults.pop("program", world.program)
-    return pt.optimize(
-        {"system": "Solve it."}, program, world.metric, data[:15], data[15:], **defaults
-    )
+    settings: dict[str, Any] = {"budget": 260, "engine": pt.EngineConfig(seed=3), **kwargs}
+    return world.optimize(train=15, **settings)
 
 
 def test_optimization_improves_and_reports_lineage(world: RuleWorld) -> None:

@@ -12,8 +12,6 @@ from paretext.testing import RuleWorld, rule_reflector
 
 
 def test_a_run_whose_evaluations_all_fail_stops_with_a_clear_error() -> None:
-    world = RuleWorld(n=30)
-    data = world.examples()
     calls = 0
 
     def broken(candidate: Mapping[str, str], example: Mapping[str, Any]) -> str:
@@ -22,14 +20,8 @@ def test_a_run_whose_evaluations_all_fail_stops_with_a_clear_error() -> None:
         raise ConnectionError("task LM unreachable")
 
     with pytest.raises(EvaluationsFailed, match="task LM unreachable") as info:
-        pt.optimize(
-            {"system": "x"},
-            broken,
-            world.metric,
-            data[:10],
-            data[10:],
-            reflection_lm=rule_reflector(),
-            budget=500,
+        RuleWorld(n=30).optimize(
+            train=10, seed="x", program=broken, reflection_lm=rule_reflector(), budget=500
         )
     assert calls == 10  # stopped after the first 10, not the whole validation set
     assert len(info.value.errors) == 10
@@ -37,7 +29,6 @@ def test_a_run_whose_evaluations_all_fail_stops_with_a_clear_error() -> None:
 
 def test_bad_metric_values_become_failed_rollouts() -> None:
     world = RuleWorld(n=12, categories=3)
-    data = world.examples()
 
     def metric(example: Mapping[str, Any], output: str) -> Any:
         idx = int(example["id"][2:])
@@ -50,6 +41,7 @@ def test_bad_metric_values_become_failed_rollouts() -> None:
         return world.metric(example, output)
 
     store = pt.InMemoryRunStore()
+    data = world.examples()
     result = pt.optimize(
         {"system": "s"},
         world.program,
@@ -70,28 +62,16 @@ def test_bad_metric_values_become_failed_rollouts() -> None:
 
 
 def test_reflection_lm_outage_stops_the_run_with_its_message() -> None:
-    world = RuleWorld(n=20, categories=4)
-    data = world.examples()
-
     def down(req: ChatRequest) -> str:
         raise LMTransportError("503 from provider", model="x", status=503)
 
     with pytest.raises(EvaluationsFailed, match="503 from provider"):
-        pt.optimize(
-            {"system": "s"},
-            world.program,
-            world.metric,
-            data[:10],
-            data[10:],
-            reflection_lm=pt.ScriptedLM(down),
-            budget=400,
+        RuleWorld(n=20, categories=4).optimize(
+            train=10, seed="s", reflection_lm=pt.ScriptedLM(down), budget=400
         )
 
 
 def test_truncated_reflection_without_a_block_is_rejected_with_reason() -> None:
-    world = RuleWorld(n=20, categories=4)
-    data = world.examples()
-
     def cut(req: ChatRequest) -> pt.LMResponse:
         return pt.LMResponse(
             text="The new instruction should say that",
@@ -100,22 +80,14 @@ def test_truncated_reflection_without_a_block_is_rejected_with_reason() -> None:
             cost_usd=0.0,
         )
 
-    result = pt.optimize(
-        {"system": "s"},
-        world.program,
-        world.metric,
-        data[:10],
-        data[10:],
-        reflection_lm=pt.ScriptedLM(cut),
-        budget=100,
+    result = RuleWorld(n=20, categories=4).optimize(
+        train=10, seed="s", reflection_lm=pt.ScriptedLM(cut), budget=100,
         stop=pt.StopConfig(max_proposals=2),
     )
     assert all("cut off at max_tokens" in p.reason for p in result.proposals)
 
 
 def test_truncated_looping_reflection_is_repaired_and_used() -> None:
-    world = RuleWorld(n=20, categories=4)
-    data = world.examples()
     loop = "Never guess. " * 30
 
     def cut(req: ChatRequest) -> pt.LMResponse:
@@ -124,9 +96,9 @@ def test_truncated_looping_reflection_is_repaired_and_used() -> None:
             finish_reason="length", cost_usd=0.0,
         )
 
-    result = pt.optimize(
-        {"system": "s"}, world.program, world.metric, data[:10], data[10:],
-        reflection_lm=pt.ScriptedLM(cut), budget=100, stop=pt.StopConfig(max_proposals=1),
+    result = RuleWorld(n=20, categories=4).optimize(
+        train=10, seed="s", reflection_lm=pt.ScriptedLM(cut), budget=100,
+        stop=pt.StopConfig(max_proposals=1),
     )
     (proposal,) = result.proposals
     assert proposal.texts == {"system": "Read every example carefully. Never guess."}

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-import paretext as pt
 from paretext.lm import ChatRequest, ScriptedLM
 from paretext.testing import RuleWorld, rule_reflector
 
@@ -28,16 +27,7 @@ def clean_run(path: Path) -> Path:
     still in flight is already evaluating, and is dropped before its gate
     (``same text as proposal N, still in flight``).
     """
-    pt.optimize(
-        SEED,
-        WORLD.program,
-        WORLD.metric,
-        DATA[:15],
-        DATA[15:],
-        reflection_lm=rule_reflector(1),
-        budget=200,
-        run=path,
-    )
+    WORLD.optimize(train=15, budget=200, run=path)
     return path
 
 
@@ -63,15 +53,8 @@ def stubborn_reflector() -> ScriptedLM:
 
 def messy_run(path: Path) -> Path:
     """Failed rollouts (ex17, ex29 always raise) and unusable reflections."""
-    pt.optimize(
-        SEED,
-        flaky_program,
-        WORLD.metric,
-        DATA[:15],
-        DATA[15:],
-        reflection_lm=stubborn_reflector(),
-        budget=300,
-        run=path,
+    WORLD.optimize(
+        train=15, budget=300, run=path, program=flaky_program, reflection_lm=stubborn_reflector()
     )
     return path
 

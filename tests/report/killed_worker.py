@@ -13,7 +13,7 @@ import sys
 
 import paretext as pt
 from paretext.engine import CommittedState, EngineObserver, Ledger
-from paretext.testing import RuleWorld, rule_reflector
+from paretext.testing import RuleWorld
 
 #: The exit status of the deliberate death, so that the caller can tell it from a crash.
 DIED = 17
@@ -33,17 +33,5 @@ class DieAfter(EngineObserver):
 
 if __name__ == "__main__":
     run_dir, commits = sys.argv[1], int(sys.argv[2])
-    world = RuleWorld()
-    data = world.examples()
-    pt.optimize(
-        {"system": "Solve it."},
-        world.program,
-        world.metric,
-        data[:15],
-        data[15:],
-        reflection_lm=rule_reflector(1),
-        budget=200,
-        run=run_dir,
-        observer=DieAfter(commits),
-    )
+    RuleWorld().optimize(train=15, budget=200, run=run_dir, observer=DieAfter(commits))
     sys.exit("the run finished before it could die")

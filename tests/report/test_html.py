@@ -7,10 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import paretext as pt
 from paretext.report import load, render_html, write_report
 from paretext.store import SQLiteRunStore
-from paretext.testing import RuleWorld, rule_reflector
+from paretext.testing import RuleWorld
 
 
 def test_counts_match_the_known_run(clean: Path) -> None:
@@ -66,19 +65,8 @@ def test_failures_are_shown(messy: Path) -> None:
 
 
 def test_user_text_is_escaped(tmp_path: Path) -> None:
-    world = RuleWorld(n=12, categories=3)
-    data = world.examples()
     evil = "<script>alert('x')</script> & <b>bold</b>"
-    pt.optimize(
-        {"system": evil},
-        world.program,
-        world.metric,
-        data[:6],
-        data[6:],
-        reflection_lm=rule_reflector(1),
-        budget=60,
-        run=tmp_path / "run",
-    )
+    RuleWorld(n=12, categories=3).optimize(train=6, budget=60, run=tmp_path / "run", seed=evil)
     html = render_html(load(tmp_path / "run"))
     assert evil not in html
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; &lt;b&gt;" in html
