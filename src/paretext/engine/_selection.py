@@ -38,8 +38,8 @@ class PoolView:
     frontier: tuple[CandidateId, ...]
 
     def best(self) -> CandidateId:
-        """Highest aggregate; the earliest committed wins ties."""
-        return max(self.order, key=lambda c: (self.aggregate[c], -self.order.index(c)))
+        """Highest aggregate; the earliest committed wins ties (``max`` keeps the first)."""
+        return max(self.order, key=self.aggregate.__getitem__)
 
 
 class CandidateSelector(ABC):

@@ -75,7 +75,8 @@ class CommittedState:
         )
 
     def best(self) -> Candidate:
-        return self.pool[self.view().best()]
+        """Highest mean validation score; the earliest committed wins ties."""
+        return self.pool[max(self.order, key=lambda c: self.pool[c].score)]
 
     def best_score(self) -> float:
         return self.best().score

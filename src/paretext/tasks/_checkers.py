@@ -78,8 +78,12 @@ def _prepare_nltk(task: str) -> Any:
     return nltk
 
 
+@cache
 def nltk_resource_available(resource: str) -> bool:
-    """Whether NLTK finds ``resource`` (e.g. ``taggers/averaged_perceptron_tagger_eng``)."""
+    """Whether NLTK finds ``resource`` (e.g. ``taggers/averaged_perceptron_tagger_eng``).
+
+    Cached: the loaders ask once per record, and each ask searches every data path.
+    """
     nltk = importlib.import_module("nltk")
     try:
         nltk.data.find(resource)
