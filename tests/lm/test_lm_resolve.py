@@ -167,3 +167,12 @@ def test_register_price_extends_and_overrides() -> None:
     finally:
         _prices.clear()
         _prices.update(saved)
+
+
+def test_default_aliases_share_one_local_model() -> None:
+    from paretext.lm._local import shared_local_lm
+    from paretext.lm._models import DEFAULT_MODEL
+
+    lm = shared_local_lm(DEFAULT_MODEL)  # built lazily: no weights are loaded here
+    assert shared_local_lm("default") is lm and shared_local_lm("") is lm
+    assert shared_local_lm("default").model == f"local/{DEFAULT_MODEL}"

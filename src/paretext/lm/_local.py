@@ -25,7 +25,13 @@ from ..errors import ConfigError, ContextWindowExceeded, LMBadRequestError, LMEr
 from ._base import ChatRequest, LMResponse, Usage
 from ._errors import is_context_overflow
 from ._lazy import LazyImport
-from ._models import BUNDLED_MODELS, DEFAULT_MODEL, ModelInstaller, resolve_model_file
+from ._models import (
+    BUNDLED_MODELS,
+    DEFAULT_MODEL,
+    ModelInstaller,
+    canonical_source,
+    resolve_model_file,
+)
 
 __all__ = ["LocalLM", "LocalStats", "get_llama_cpp"]
 
@@ -226,9 +232,9 @@ def _perf(llm: Any) -> tuple[int, float, int, float] | None:
 
 
 def _default_name(source: str | Path) -> str:
-    text = str(source)
-    if text in BUNDLED_MODELS or text in ("", "default"):
-        return text or DEFAULT_MODEL
+    text = canonical_source(source)
+    if text in BUNDLED_MODELS:
+        return text
     if text.endswith(".gguf"):
         return Path(text).stem
     return text
@@ -242,7 +248,7 @@ def shared_local_lm(
     source: str | Path = DEFAULT_MODEL, *, n_ctx: int = 8192, prefix_cache: bool = True
 ) -> LocalLM:
     """One :class:`LocalLM` per model file and settings: the weights are loaded once per process."""
-    key = (str(source) or DEFAULT_MODEL, n_ctx, prefix_cache)
+    key = (canonical_source(source), n_ctx, prefix_cache)
     with _shared_lock:
         lm = _shared.get(key)
         if lm is None:

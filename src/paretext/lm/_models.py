@@ -118,6 +118,15 @@ BUNDLED_MODELS: dict[str, BundledModel] = {
 DEFAULT_MODEL = "qwen2.5-coder-0.5b"
 
 
+def canonical_source(source: str | Path) -> str:
+    """A local model spec with its aliases (``""``, ``"default"``) spelled as the bundled name.
+
+    One spelling per model keeps one :class:`LocalLM` (and one copy of the weights) per model.
+    """
+    text = str(source).strip()
+    return DEFAULT_MODEL if text in ("", "default") else text
+
+
 def cache_dir() -> Path:
     """Where paretext keeps models: ``$PARETEXT_CACHE_DIR`` or the user cache directory."""
     root = os.environ.get("PARETEXT_CACHE_DIR")
@@ -340,10 +349,8 @@ def download_hf(repo_id: str, filename: str | None = None, *, revision: str | No
 
 def resolve_model_file(spec: str, *, installer: ModelInstaller | None = None) -> Path:
     """A local model spec to a GGUF file: a bundled name, a path, or ``org/repo[/file.gguf]``."""
-    spec = spec.strip()
+    spec = canonical_source(spec)
     installer = installer or ModelInstaller()
-    if spec in ("", "default"):
-        spec = DEFAULT_MODEL
     if spec in installer.models:
         return installer.install(spec)
     path = Path(spec).expanduser()
