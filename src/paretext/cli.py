@@ -44,7 +44,7 @@ from .errors import ConfigError, ParetextError, ProgramSignatureError, StoreErro
 if TYPE_CHECKING:
     from ._progress import Mode
     from ._types import Result
-    from .lm import LM, UsageTracker
+    from .lm import UsageTracker
 
 __all__ = [
     "EXIT_INTERRUPTED",
@@ -226,18 +226,6 @@ def _is_file(source: str) -> bool:
     return source.endswith(".py") or os.sep in source or Path(source).is_file()
 
 
-def _resolve_lm(model: str) -> LM:
-    try:
-        from .lm import resolve_lm  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        raise ConfigError(
-            f"cannot resolve the model string {model!r}: this paretext build has no LM "
-            "provider factory (paretext.lm.resolve_lm)"
-        ) from None
-    lm: LM = resolve_lm(model)
-    return lm
-
-
 def _load_file(settings: RunSettings) -> _Loaded:
     path = Path(settings.source)
     if not path.is_file():
@@ -291,13 +279,9 @@ def _listed(items: Any, name: str) -> list[Any]:
 
 
 def _load_task(settings: RunSettings) -> _Loaded:
-    try:
-        tasks = importlib.import_module("paretext.tasks")
-        get_task = tasks.get_task
-    except (ImportError, AttributeError):
-        raise ConfigError(
-            f"{settings.source!r} is not a .py file, and this paretext build has no built-in tasks"
-        ) from None
+    from .lm import resolve_lm
+    from .tasks import get_task
+
     task = get_task(settings.source)
     if settings.task_lm is None:
         raise ConfigError(f"task {settings.source!r} needs a model to run: pass --task-lm MODEL")
@@ -307,7 +291,7 @@ def _load_task(settings: RunSettings) -> _Loaded:
 
     splits = task.load(settings.seed, train=settings.train, val=settings.val)
     program = ChatProgram(
-        _resolve_lm(settings.task_lm), component=task.component, template=task.template,
+        resolve_lm(settings.task_lm), component=task.component, template=task.template,
         max_tokens=task.max_tokens,
     )
     return _Loaded(
@@ -322,7 +306,7 @@ def _load_task(settings: RunSettings) -> _Loaded:
 
 def _metered(loaded: _Loaded, tracker: UsageTracker) -> _Loaded:
     """Count the LM calls this process pays for, for the live display (replays are free)."""
-    from .lm import MeteredLM
+    from .lm import MeteredLM, resolve_lm
     from .program import Pipeline
 
     program = loaded.program
@@ -330,7 +314,7 @@ def _metered(loaded: _Loaded, tracker: UsageTracker) -> _Loaded:
         program = program.with_lm(MeteredLM(program.lm, tracker, role="task"))
     reflection = loaded.reflection_lm
     if isinstance(reflection, str):
-        reflection = _resolve_lm(reflection)
+        reflection = resolve_lm(reflection)
     reflection = MeteredLM(reflection, tracker, role="reflection")
     return replace(loaded, program=program, reflection_lm=reflection)
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from .._config import Budget, EngineConfig, ReflectionConfig, StopConfig
 from ..engine import EngineObserver
 from ..errors import ConfigError
+from ..lm import resolve_lm
 from ..lm._base import LM
 from ..lm._cache import CachedLM
 from ..program import ChatProgram
@@ -211,15 +212,6 @@ Reporter = Callable[[str, Mapping[str, Any]], None]
 ObserverFactory = Callable[[str, str, int, int], EngineObserver | None]
 
 
-def _resolve(model: str | LM, role: str) -> LM:
-    if isinstance(model, LM):
-        return model
-    from ..lm import resolve_lm
-
-    lm: LM = resolve_lm(model, role=role)
-    return lm
-
-
 def _usage(result: Result) -> tuple[int, int, float | None]:
     prompt = sum(u.prompt_tokens for u in result.usage)
     completion = sum(u.completion_tokens for u in result.usage)
@@ -378,8 +370,8 @@ async def arun_bench(
 
     started_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     started = time.monotonic()
-    tlm = task_lm or _resolve(config.task_lm, "task")
-    rlm = reflection_lm or _resolve(config.reflection_lm, "reflection")
+    tlm = task_lm or resolve_lm(config.task_lm)
+    rlm = reflection_lm or resolve_lm(config.reflection_lm)
     say = report or (lambda event, info: None)
     runs: list[RunRecord] = []
     total = len(config.tasks) * len(config.seeds) * len(config.optimizers)

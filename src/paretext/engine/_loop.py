@@ -117,9 +117,8 @@ class Engine:
         self._event_seq = 0
         self._external_stop: str | None = None
         self._task: asyncio.Task[Any] | None = None
-        # Iterations in flight, and each one's child hash once known (None: no child), so a
-        # proposal can skip a text an earlier proposal is already evaluating.
-        self._in_flight: list[int] = []
+        # Each proposal's child hash once known (None: no child), so a proposal can skip a
+        # text an earlier proposal still in flight is already evaluating.
         self._child_hash: dict[int, asyncio.Future[str | None]] = {}
         self._deadline: float | None = None
         # Proposals in a row that spend no rollout (skipped, unusable reflection) before giving up:
@@ -223,13 +222,12 @@ class Engine:
                     stop_reason = self._stop_reason(iteration)
                     if stop_reason is not None:
                         break
-                    plan = self.planner.plan(iteration, self._in_flight)
+                    plan = self.planner.plan(iteration, [p.iteration for p, _ in in_flight])
                     if plan is None:
                         if not in_flight:
                             stop_reason = "budget exhausted"
                         break
                     self._child_hash[iteration] = asyncio.get_running_loop().create_future()
-                    self._in_flight.append(iteration)
                     in_flight.append((plan, asyncio.create_task(self._execute(plan))))
                     iteration += 1
                 if not in_flight:
@@ -237,7 +235,6 @@ class Engine:
                 _plan, task = in_flight[0]
                 outcome = await task
                 in_flight.popleft()
-                self._in_flight.remove(outcome.plan.iteration)
                 self._commit(outcome)
         finally:
             for _, task in in_flight:
