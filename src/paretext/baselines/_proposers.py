@@ -18,6 +18,7 @@ from .._types import Candidate, Rollout
 from ..errors import ReflectionParseError
 from ..lm._base import Message
 from ..propose import MutationProposer, MutationRequest
+from ..propose._base import ask_for_text
 from ..propose._extract import extract_text, truncate_middle
 from ..propose._reflection import component_steps, render_value
 
@@ -91,7 +92,9 @@ class _LMRewriter(MutationProposer):
                 known=partial(request.already_evaluated, component),
             )
 
-        return await self.ask_for_text(
+        return await ask_for_text(
+            self.lm,
+            self.limiter,
             (Message("system", self.system), Message("user", self.prompt_for(request, component))),
             parse,
             iteration=request.iteration,

@@ -20,7 +20,7 @@ from ..lm._base import LM, ChatRequest, Message
 from ._extract import truncate_middle
 from ._templates import RETRY
 
-__all__ = ["MutationProposer", "MutationRequest"]
+__all__ = ["MutationProposer", "MutationRequest", "ask_for_text"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,47 +72,50 @@ class MutationProposer(ABC):
         """Whether proposals read the parent's minibatch rollouts (GEPA's do)."""
         return True
 
-    async def ask_for_text(
-        self,
-        messages: Sequence[Message],
-        parse: Callable[[str, bool], str],
-        *,
-        iteration: int,
-        attempts: int,
-        temperature: float | None,
-        max_tokens: int | None,
-        response_format: Mapping[str, Any] | None = None,
-        retry_temperature: float | None = None,
-    ) -> str:
-        """Call the LM until ``parse(reply, cut_off)`` accepts a reply, ``attempts`` times at most.
 
-        A retry shows the model its refused reply and the reason, rather than asking
-        the same question blind (a small model asked again often repeats itself), at
-        ``retry_temperature`` when one is given.  The last
-        :class:`~paretext.errors.ReflectionParseError` is raised when every attempt fails.
-        """
-        last: ReflectionParseError | None = None
-        for attempt in range(attempts):
-            turn = list(messages)
-            heat = temperature
-            if last is not None:
-                heat = temperature if retry_temperature is None else retry_temperature
-                turn += [
-                    Message("assistant", truncate_middle(last.reply, 1500)),
-                    Message("user", RETRY.format(problem=last)),
-                ]
-            request = ChatRequest(
-                messages=tuple(turn),
-                temperature=heat,
-                max_tokens=max_tokens,
-                response_format=response_format,
-                sample=iteration * 1000 + attempt,
-            )
-            async with self.limiter:
-                response = await self.lm.chat(request)
-            try:
-                return parse(response.text, response.truncated)
-            except ReflectionParseError as exc:
-                last = exc
-        assert last is not None
-        raise last
+async def ask_for_text(
+    lm: LM,
+    limiter: asyncio.Semaphore,
+    messages: Sequence[Message],
+    parse: Callable[[str, bool], str],
+    *,
+    iteration: int,
+    attempts: int,
+    temperature: float | None,
+    max_tokens: int | None = None,
+    response_format: Mapping[str, Any] | None = None,
+    retry_temperature: float | None = None,
+) -> str:
+    """Call ``lm`` until ``parse(reply, cut_off)`` accepts a reply, ``attempts`` times at most.
+
+    Every LM-written text (mutation, merge, the baselines' rewrites) is asked for
+    here.  A retry shows the model its refused reply and the reason, rather than
+    asking the same question blind (a small model asked again often repeats
+    itself), at ``retry_temperature`` when one is given.  The last
+    :class:`~paretext.errors.ReflectionParseError` is raised when every attempt fails.
+    """
+    last: ReflectionParseError | None = None
+    for attempt in range(attempts):
+        turn = list(messages)
+        heat = temperature
+        if last is not None:
+            heat = temperature if retry_temperature is None else retry_temperature
+            turn += [
+                Message("assistant", truncate_middle(last.reply, 1500)),
+                Message("user", RETRY.format(problem=last)),
+            ]
+        request = ChatRequest(
+            messages=tuple(turn),
+            temperature=heat,
+            max_tokens=max_tokens,
+            response_format=response_format,
+            sample=iteration * 1000 + attempt,
+        )
+        async with limiter:
+            response = await lm.chat(request)
+        try:
+            return parse(response.text, response.truncated)
+        except ReflectionParseError as exc:
+            last = exc
+    assert last is not None
+    raise last

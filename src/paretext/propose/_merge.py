@@ -12,7 +12,8 @@ from collections.abc import Mapping, Sequence
 from .._ids import CandidateId
 from .._types import Candidate
 from ..errors import ReflectionParseError
-from ..lm._base import LM, ChatRequest, Message
+from ..lm._base import LM, Message
+from ._base import ask_for_text
 from ._extract import extract_text
 from ._templates import MERGE, SYSTEM
 
@@ -93,19 +94,21 @@ class MergeProposer:
         a_wins: Sequence[str],
         b_wins: Sequence[str],
     ) -> str:
-        request = ChatRequest(
-            messages=(
+        def parse(reply: str, _cut_off: bool) -> str:
+            text = extract_text(reply, current=a)
+            if " ".join(text.split()) == " ".join(b.split()):
+                raise ReflectionParseError("merge reply repeats version B unchanged", reply=reply)
+            return text
+
+        return await ask_for_text(
+            self.lm,
+            self._limiter,
+            (
                 Message("system", SYSTEM),
                 Message("user", self.build_prompt(a, b, ancestor, a_wins, b_wins)),
             ),
+            parse,
+            iteration=iteration,
+            attempts=1,
             temperature=self._temperature,
-            sample=iteration * 1000,
         )
-        async with self._limiter:
-            response = await self.lm.chat(request)
-        text = extract_text(response.text, current=a)
-        if " ".join(text.split()) == " ".join(b.split()):
-            raise ReflectionParseError(
-                "merge reply repeats version B unchanged", reply=response.text
-            )
-        return text

@@ -11,7 +11,7 @@ from typing import Any
 from .._config import ReflectionConfig
 from .._types import Rollout, TraceStep
 from ..lm._base import LM, Message
-from ._base import MutationProposer, MutationRequest
+from ._base import MutationProposer, MutationRequest, ask_for_text
 from ._extract import extract_text, truncate_middle
 from ._templates import REJECTED, SYSTEM, pick_template
 
@@ -138,7 +138,9 @@ class ReflectionProposer(MutationProposer):
             )
 
         prompt = self.build_prompt(current, component, examples, rollouts, rejected)
-        return await self.ask_for_text(
+        return await ask_for_text(
+            self.lm,
+            self.limiter,
             (Message("system", SYSTEM), Message("user", prompt)),
             parse,
             iteration=iteration,
