@@ -15,6 +15,7 @@ import traceback
 from collections.abc import Mapping
 from typing import Any
 
+from .._flight import SingleFlight
 from .._ids import ExampleId
 from .._types import Example, Rollout, TraceStep
 from ..metric import Metric
@@ -51,7 +52,7 @@ class Evaluator:
         self._store = store
         self._limiter = limiter
         self._known: dict[Key, Rollout] = {}
-        self._pending: dict[Key, asyncio.Future[Rollout]] = {}
+        self._flights: SingleFlight[Key, Rollout] = SingleFlight()
 
     def known(self, candidate_hash: str, example_id: ExampleId) -> Rollout | None:
         return self._known.get((candidate_hash, example_id))
@@ -62,25 +63,16 @@ class Evaluator:
         key = (candidate_hash, example_id)
         if key in self._known:
             return self._known[key]
-        pending = self._pending.get(key)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        # Registered before the first await, so concurrent requests share this one.
-        future: asyncio.Future[Rollout] = asyncio.get_running_loop().create_future()
-        self._pending[key] = future
-        try:
+
+        async def recorded_or_run() -> Rollout:
             rollout = await asyncio.to_thread(self._store.get_rollout, candidate_hash, example_id)
             if rollout is None:
                 rollout = await self._run(components, candidate_hash, self._examples[example_id])
                 await asyncio.to_thread(self._store.put_rollout, rollout)
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()
-            raise
-        finally:
-            del self._pending[key]
-        self._known[key] = rollout
-        future.set_result(rollout)
+            self._known[key] = rollout
+            return rollout
+
+        rollout, _shared = await self._flights.run(key, recorded_or_run)
         return rollout
 
     async def _run(

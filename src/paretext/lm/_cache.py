@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 from typing import Protocol
 
+from .._flight import SingleFlight
 from ._base import ChatRequest, LMResponse
 
 __all__ = ["CachedLM", "ResponseStore"]
@@ -38,7 +39,7 @@ class CachedLM:
         self._store = store
         self._role = role
         self._enabled = enabled
-        self._pending: dict[str, asyncio.Future[LMResponse]] = {}
+        self._flights: SingleFlight[str, LMResponse] = SingleFlight()
 
     @property
     def model(self) -> str:
@@ -48,26 +49,16 @@ class CachedLM:
         if not self._enabled:
             return await self.inner.chat(request)
         key = request.cache_key(self.inner.model)
-        pending = self._pending.get(key)
-        if pending is not None:
-            return dataclasses.replace(await asyncio.shield(pending), cache_hit=True)
-        # Registered before the first await, so concurrent identical requests share one call.
-        future: asyncio.Future[LMResponse] = asyncio.get_running_loop().create_future()
-        self._pending[key] = future
-        try:
+
+        async def recorded_or_called() -> LMResponse:
             recorded = await asyncio.to_thread(self._store.get_lm_response, key)
             if recorded is not None:
-                response = dataclasses.replace(recorded, cache_hit=True)
-            else:
-                response = await self.inner.chat(request)
-                await asyncio.to_thread(
-                    self._store.put_lm_response, key, request, response, role=self._role
-                )
-            future.set_result(response)
+                return dataclasses.replace(recorded, cache_hit=True)
+            response = await self.inner.chat(request)
+            await asyncio.to_thread(
+                self._store.put_lm_response, key, request, response, role=self._role
+            )
             return response
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # mark retrieved: waiters re-raise it themselves
-            raise
-        finally:
-            del self._pending[key]
+
+        response, shared = await self._flights.run(key, recorded_or_called)
+        return dataclasses.replace(response, cache_hit=True) if shared else response
