@@ -394,18 +394,18 @@ def _execute(
     except BaseException as exc:
         _mark_failed(run, exc)
         raise
-    if report:
-        from .report import write_report
+    if report or mlflow is not None:
+        from .report import load, log_to_mlflow, write_report
 
-        path = write_report(run)
-        if mode == "rich":
-            err.print(f"report: {path}")
-    if mlflow is not None:
-        from .report import load, log_to_mlflow
-
-        run_id = log_to_mlflow(load(run), experiment=mlflow)
-        if mode == "rich":
-            err.print(f"mlflow run: {run_id}")
+        data = load(run)  # once, for the report and MLflow alike
+        if report:
+            path = write_report(data)
+            if mode == "rich":
+                err.print(f"report: {path}")
+        if mlflow is not None:
+            run_id = log_to_mlflow(data, experiment=mlflow)
+            if mode == "rich":
+                err.print(f"mlflow run: {run_id}")
     if result.stop_reason.startswith("stopped by"):
         if mode != "quiet":
             err.print(f"{result.stop_reason}: continue with `paretext resume {run}`")

@@ -66,9 +66,12 @@ def load(run: str | Path | RunStore) -> ReportData:
         store.close()
 
 
-def write_report(run: str | Path | RunStore, out: str | Path | None = None) -> Path:
-    """Write the HTML report of ``run``; by default to ``report.html`` in the run directory."""
-    data = load(run)
+def write_report(
+    run: str | Path | RunStore | ReportData, out: str | Path | None = None
+) -> Path:
+    """Write the HTML report of ``run`` (or of data already loaded from it); by default to
+    ``report.html`` in the run directory."""
+    data = run if isinstance(run, ReportData) else load(run)
     if out is None:
         if data.location is None:
             raise ValueError("an in-memory run has no directory: pass out=")
