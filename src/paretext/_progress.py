@@ -32,6 +32,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from ._format import tokens, usd
 from .engine import EngineObserver
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 __all__ = ["JsonLinesProgress", "Mode", "RichProgress", "Snapshot", "make_observer"]
 
 Mode = Literal["rich", "json", "quiet"]
+_NO_PRICE = "cost unknown"
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,14 +134,6 @@ class Quiet(_Counting):
     """Prints nothing: exit codes and the run store say what happened."""
 
 
-def _tokens(n: int) -> str:
-    return f"{n / 1000:.1f}k" if n >= 1000 else str(n)
-
-
-def _usd(x: float | None) -> str:
-    return "cost unknown" if x is None else f"${x:,.4f}"
-
-
 class _Display(Progress):
     """A progress bar with a status line under it."""
 
@@ -221,7 +215,7 @@ def status_line(s: Snapshot) -> Text:
         " ",
         (f"{s.proposals_rejected}✗", "red"),
         ("  LM ", "dim"),
-        f"{_tokens(s.tokens)} tok {_usd(s.cost_usd)}",
+        f"{tokens(s.tokens)} tok {usd(s.cost_usd, _NO_PRICE)}",
     )
     return text
 
@@ -251,12 +245,13 @@ def summary_table(result: Result, last: Snapshot | None) -> Table:
         table.add_row(
             f"LM {u.model}",
             f"{u.calls:,} calls ({u.cache_hits:,} cached), "
-            f"{u.prompt_tokens + u.completion_tokens:,} tokens, {_usd(u.cost_usd)}",
+            f"{u.prompt_tokens + u.completion_tokens:,} tokens, {usd(u.cost_usd, _NO_PRICE)}",
         )
     if last is not None:
         table.add_row(
             "paid now",
-            f"{_tokens(last.tokens)} tokens, {_usd(last.cost_usd)}; {last.elapsed_s:,.1f} s",
+            f"{tokens(last.tokens)} tokens, {usd(last.cost_usd, _NO_PRICE)}; "
+            f"{last.elapsed_s:,.1f} s",
         )
     table.add_row(
         "failures",

@@ -11,17 +11,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from .._format import tokens, usd
 from ._core import QUICK, SEED_ROW, BenchConfig, BenchResult, RunRecord, SummaryRow
 
 __all__ = ["cli", "summary_table", "write_outputs"]
-
-
-def _fmt_cost(x: float | None) -> str:
-    return "unknown" if x is None else f"${x:.4f}"
-
-
-def _tokens(n: float) -> str:
-    return f"{n / 1000:.1f}k" if n >= 1000 else f"{n:.0f}"
 
 
 def summary_table(rows: Sequence[SummaryRow], title: str = "paretext bench") -> Table:
@@ -41,8 +34,8 @@ def summary_table(rows: Sequence[SummaryRow], title: str = "paretext bench") -> 
             "–" if r.val_best is None else f"{r.val_best:.3f}",
             "–" if seed_row else f"{r.rollouts:.0f}",
             "–" if seed_row else f"{r.wall_s:.0f}s",
-            "–" if seed_row else _tokens(r.tokens),
-            "–" if seed_row else _fmt_cost(r.cost_usd),
+            "–" if seed_row else tokens(r.tokens),
+            "–" if seed_row else usd(r.cost_usd),
             style="dim" if seed_row else None,
         )
     return table

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from html import escape
 from importlib import resources
 
+from .._format import usd
 from ._data import ChildChange, ReportData
 from ._svg import colour, curve_svg, heatmap_svg, lineage_svg
 
@@ -38,10 +39,6 @@ def _num(x: float | None, digits: int = 3) -> str:
     if x is None:
         return "—"
     return f"{x:.{digits}f}".rstrip("0").rstrip(".") if x != int(x) else str(int(x))
-
-
-def _usd(x: float | None) -> str:
-    return "unknown" if x is None else f"${x:,.4f}"
 
 
 def _card(label: str, value: str, note: str = "") -> str:
@@ -100,7 +97,7 @@ def _header(data: ReportData) -> str:
             f"{data.accepted} accepted, {data.rejected} rejected",
         ),
         _card("rollouts", budget, data.stop_reason or ""),
-        _card("LM cost", _usd(cost), f"{tokens:,} tokens"),
+        _card("LM cost", usd(cost), f"{tokens:,} tokens"),
         _card("failures", str(len(data.failures))),
     ]
     if data.seconds is not None:
@@ -274,7 +271,7 @@ def _usage(data: ReportData) -> str:
             f"{u.calls:,}",
             f"{u.prompt_tokens:,}",
             f"{u.completion_tokens:,}",
-            escape(_usd(u.cost_usd)),
+            escape(usd(u.cost_usd)),
         )
         for u in data.usage
     ]
@@ -286,7 +283,7 @@ def _usage(data: ReportData) -> str:
             f"{sum(u.calls for u in data.usage):,}",
             f"{sum(u.prompt_tokens for u in data.usage):,}",
             f"{sum(u.completion_tokens for u in data.usage):,}",
-            f"<b>{escape(_usd(total))}</b>",
+            f"<b>{escape(usd(total))}</b>",
         )
     )
     return _table(

@@ -9,6 +9,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from .._format import usd
 from ._data import ReportData
 
 __all__ = ["print_summary", "summary_renderables"]
@@ -18,10 +19,6 @@ MAX_FAILURES_SHOWN = 20
 
 def _num(x: float | None) -> str:
     return "—" if x is None else f"{x:.3f}"
-
-
-def _usd(x: float | None) -> str:
-    return "unknown" if x is None else f"${x:,.4f}"
 
 
 def _reason(reason: str) -> str:
@@ -53,7 +50,7 @@ def summary_renderables(data: ReportData) -> list[RenderableType]:
         facts.add_row("stopped", data.stop_reason)
     if data.seconds is not None:
         facts.add_row("wall time", f"{data.seconds:,.1f} s")
-    facts.add_row("LM cost", _usd(data.total_cost_usd))
+    facts.add_row("LM cost", usd(data.total_cost_usd))
     out: list[RenderableType] = [head, facts]
 
     if best is not None:
@@ -104,7 +101,7 @@ def summary_renderables(data: ReportData) -> list[RenderableType]:
                 f"{u.calls:,}",
                 f"{u.prompt_tokens:,}",
                 f"{u.completion_tokens:,}",
-                _usd(u.cost_usd),
+                usd(u.cost_usd),
             )
         out.append(usage)
 
