@@ -45,17 +45,13 @@ def run_once(
     seed: int,
 ) -> dict[str, Any]:
     world = RuleWorld(n=40, categories=10)
-    data = world.examples()
     program = pt.ChatProgram(
         task_lm(task_latency), template="Question {question}; category={category}"
     )
     started = time.perf_counter()
-    result = pt.optimize(
-        {"system": "Solve it."},
-        program,
-        world.metric,
-        data[:20],
-        data[20:],
+    result = world.optimize(
+        train=20,
+        program=program,
         reflection_lm=rule_reflector(rules_per_reply, latency=reflect_latency),
         budget=budget,
         engine=pt.EngineConfig(seed=seed, concurrency=concurrency, proposals_in_flight=in_flight),

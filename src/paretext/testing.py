@@ -22,6 +22,7 @@ from .lm._scripted import ScriptedLM
 if TYPE_CHECKING:
     from ._types import Result
     from .lm._base import LM
+    from .program import Program
 
 __all__ = ["RuleWorld", "rule_reflector"]
 
@@ -59,7 +60,7 @@ class RuleWorld:
         train: int,
         budget: Any,
         reflection_lm: LM | None = None,
-        program: Callable[..., Any] | None = None,
+        program: Program | Callable[..., Any] | None = None,
         seed: str = "Solve it.",
         **kwargs: Any,
     ) -> Result:

@@ -37,13 +37,9 @@ async def reflect(request: ChatRequest) -> pt.LMResponse:
     return await reflector.chat(request)
 
 
-data = world.examples()
-result = pt.optimize(
-    {"system": "Solve it."},
-    program,
-    world.metric,
-    data[:20],
-    data[20:],
+result = world.optimize(
+    train=20,
+    program=program,
     reflection_lm=pt.ScriptedLM(reflect, model=reflector.model),
     budget=600,
     run=run_dir,
