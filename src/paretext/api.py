@@ -121,7 +121,8 @@ def _budget(
             f"budget must be a Budget, a preset name or a rollout count, got {budget!r}"
         )
     if isinstance(budget.rollouts, str):
-        rollouts = preset_rollouts(budget.rollouts, n_val, n_components, reflection.minibatch_size)
+        gate = reflection.minibatch_size * reflection.minibatches_per_proposal
+        rollouts = preset_rollouts(budget.rollouts, n_val, n_components, gate)
         budget = replace(budget, rollouts=rollouts)
     limit = budget.rollout_limit
     if limit is not None:
@@ -130,7 +131,7 @@ def _budget(
                 f"budget of {limit} rollouts is smaller than one validation pass "
                 f"({n_val} examples)"
             )
-        one_proposal = n_val + 2 * reflection.minibatch_size + n_val
+        one_proposal = n_val + 2 * reflection.minibatch_size + n_val  # one minibatch or more
         if limit < one_proposal:
             raise ConfigError(
                 f"budget of {limit} rollouts pays for the seed's validation but not for "

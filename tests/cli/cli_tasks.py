@@ -14,7 +14,7 @@ seed = {"system": "Solve it."}
 metric = world.metric
 trainset = data[:15]
 valset = data[15:]
-reflection_lm = rule_reflector(1)
+reflection_lm = rule_reflector(1, keep_old=1)  # the `golden` fixture's run
 {program}
 """
 

@@ -99,6 +99,7 @@ class Engine:
             merge_gate_size=spec.merge.gate_size,
             seed=cfg.seed,
             reads_parent=proposer.reads_rollouts,
+            minibatches=spec.reflection.minibatches_per_proposal if proposer.uses_lm else 1,
         )
         # Proposals in a row that spend no rollout (skipped, unusable reflection) before giving up:
         # without this, a run whose minibatches are all cached could propose forever for free.
