@@ -41,9 +41,8 @@ def test_clean_run_rejects_only_duplicates(clean: Path, golden_classic: pt.Resul
     assert [(p.iteration, p.reason) for p in rejected] == [
         (p.iteration, p.reason) for p in golden_classic.proposals if not p.accepted
     ]
-    assert rejected and all(
-        p.verdict is pt.Verdict.DUPLICATE_IN_FLIGHT for p in golden_classic.proposals if not p.accepted
-    )
+    verdicts = {p.verdict for p in golden_classic.proposals if not p.accepted}
+    assert rejected and verdicts == {pt.Verdict.DUPLICATE_IN_FLIGHT}
     assert all(p.candidate is None for p in rejected)
     assert data.accepted + data.rejected == len(data.proposals) == len(golden_classic.proposals)
     assert data.accepted == len(data.candidates) - 1  # every candidate but the seed
