@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 import paretext as pt
-from paretext.testing import RuleWorld, rule_reflector
+from paretext.testing import RuleWorld
 
 
 @pytest.fixture
@@ -38,9 +38,9 @@ class JitteryProgram:
 def golden() -> pt.Result:
     """The run the command-line tests make (``cli_tasks.TASK``), made here by the engine.
 
-    A forgetting reflector (it keeps one old rule when it rewrites) on the rule world,
-    15 train, 15 validation, budget 200, default settings.  The CLI and progress tests
-    run the same their own way and check what they show against this result, so a
-    change to the planner changes no test's numbers.
+    The rule world with 20 rules, 30 train, 30 validation, budget 200 (which binds),
+    default settings.  The CLI and progress tests run the same their own way and check
+    what they show against this result, so a change to the planner changes no test's
+    numbers.
     """
-    return RuleWorld().optimize(train=15, budget=200, reflection_lm=rule_reflector(1, keep_old=1))
+    return RuleWorld(n=60, categories=20).optimize(train=30, budget=200)

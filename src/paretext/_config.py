@@ -62,8 +62,8 @@ class Budget:
                      + proposals * 2 * minibatch_size         # parent + child minibatches
                      + ceil(accept_rate * proposals) * n_val  # validating survivors
 
-        so a preset pays for the same number of proposals whatever the data size
-        (``minibatch_size`` is the gate batch of one proposal: all its minibatches).
+        so a preset pays for the same number of one-minibatch proposals whatever the
+        data size (a proposal on several minibatches costs several of those).
         """
         rollouts = preset_rollouts(name, n_val, n_components, minibatch_size, accept_rate)
         return Budget(rollouts=rollouts)
@@ -104,7 +104,7 @@ class ReflectionConfig:
     """
 
     minibatch_size: int = 3
-    minibatches_per_proposal: int = 4
+    minibatches_per_proposal: int = 8
     components: Literal["round_robin", "all"] | ComponentSelector = "round_robin"
     template: Literal["auto", "short", "full"] = "auto"
     max_chars_per_example: int = 3000
@@ -162,8 +162,11 @@ class EngineConfig:
     """The search itself.
 
     ``concurrency`` caps rollouts and LM calls running at once and never changes
-    results.  ``proposals_in_flight`` is part of the algorithm: proposal *i* is
-    planned from the state committed after proposal *i - proposals_in_flight*.
+    results; nor does ``hedge`` (a greedy LM call that stalls far past the model's
+    usual latency is sent once more, the first answer wins: see ``paretext.lm.HedgedLM``).
+    ``proposals_in_flight`` is part of the algorithm: proposal *i* is planned from the
+    state committed after proposal *i - proposals_in_flight*.  The parallelism of the
+    default search is inside each proposal (``ReflectionConfig.minibatches_per_proposal``).
     """
 
     seed: int = 0
@@ -175,6 +178,7 @@ class EngineConfig:
     frontier: Literal["instance", "objective", "hybrid"] = "instance"
     perfect_score: float = 1.0
     fail_fast_after: int = 10
+    hedge: bool = True
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:

@@ -90,7 +90,8 @@ def rule_reflector(
 ) -> ScriptedLM:
     """A reflection LM that adds the rules named in the prompt's feedback.
 
-    Merges and syntheses union the rules of the versions they are shown.  With
+    Merges union the rules of the two versions they are shown, syntheses the rules of
+    the instruction and of every version they are shown (they are told to keep both).  With
     ``keep_old=k`` it forgets as real LLMs do when they rewrite an instruction:
     only ``k`` of the old rules survive a rewrite, which ones depending on the
     prompt (so two reflections on different examples forget different rules).
@@ -102,8 +103,8 @@ def rule_reflector(
         current = blocks[0].strip() if blocks else ""
         if "Version A" in prompt:  # a merge: union of both versions' rules
             return _rules_text(r for b in blocks[:2] for r in _RULE.findall(b))
-        if "Version 1:" in prompt:  # a synthesis: union of every version (not the original)
-            return _rules_text(r for b in blocks[1:] for r in _RULE.findall(b))
+        if "Version 1:" in prompt:  # a synthesis: the original and every version, united
+            return _rules_text(r for b in blocks for r in _RULE.findall(b))
         feedback = "\n".join(line for line in prompt.splitlines() if line.startswith("Feedback:"))
         have = sorted({int(m) for m in _RULE.findall(current)})
         if keep_old is not None and len(have) > keep_old:

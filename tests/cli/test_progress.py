@@ -13,7 +13,7 @@ import paretext as pt
 from paretext._progress import JsonLinesProgress, Quiet, RichProgress, make_observer
 from paretext.testing import RuleWorld, rule_reflector
 
-WORLD = RuleWorld()
+WORLD = RuleWorld(n=60, categories=20)  # the `golden` fixture's run
 DATA = WORLD.examples()
 
 
@@ -22,9 +22,9 @@ def _run(observer: pt.EngineObserver, reflector: pt.LM | None = None) -> pt.Resu
         {"system": "Solve it."},
         WORLD.program,
         WORLD.metric,
-        DATA[:15],
-        DATA[15:],
-        reflection_lm=reflector or rule_reflector(1, keep_old=1),  # the `golden` run
+        DATA[:30],
+        DATA[30:],
+        reflection_lm=reflector or rule_reflector(1),
         budget=200,
         observer=observer,
     )
@@ -78,7 +78,7 @@ def test_json_lines_one_object_per_commit(golden: pt.Result) -> None:
 
 def test_unknown_cost_is_not_shown_as_free() -> None:
     stream = io.StringIO()
-    reflector = rule_reflector(1, keep_old=1)
+    reflector = rule_reflector(1)
     reflector.cost_per_token = None  # type: ignore[attr-defined]
     with pytest.warns(RuntimeWarning, match="no price known"):
         _run(JsonLinesProgress(stream=stream), reflector)

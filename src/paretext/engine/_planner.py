@@ -97,20 +97,19 @@ class Planner:
         parent_id = self._selector.select(state.view(), rng)
         parent = state.pool[parent_id]
         parent_hash = state.hashes[parent_id]
-        # As many minibatches as asked for, or fewer when the budget's tail cannot pay them.
-        for width in range(self._width if self._reads_parent else 1, 0, -1):
-            batch = self._batch(width)
-            paid = frozenset(
-                ex
-                for ex in batch
-                if self._reads_parent
-                and (parent_hash, ex) not in state.evaluated
-                and (parent_hash, ex) not in self._planned_pairs
-            )
-            cost = len(paid) + len(batch) + sum(ex not in batch for ex in state.val_ids)
-            if self._ledger.can_reserve(cost):
-                break
-        else:
+        # The width never depends on the budget: a resumed run with a bigger budget must
+        # plan the proposals the stored run planned.
+        width = self._width if self._reads_parent else 1
+        batch = self._batch(width)
+        paid = frozenset(
+            ex
+            for ex in batch
+            if self._reads_parent
+            and (parent_hash, ex) not in state.evaluated
+            and (parent_hash, ex) not in self._planned_pairs
+        )
+        cost = len(paid) + len(batch) + sum(ex not in batch for ex in state.val_ids)
+        if not self._ledger.can_reserve(cost):
             return None
         attempt = self._attempts_from.get(parent_id, 0)
         components = self._components.choose(list(parent.components), parent.changed, attempt)

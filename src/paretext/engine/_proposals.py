@@ -26,26 +26,38 @@ __all__ = ["ProposalRunner", "deal"]
 
 
 def deal(rollouts: Sequence[Rollout], groups: int, perfect: float) -> list[list[Rollout]]:
-    """The parent's gate rollouts as ``groups`` minibatches, one reflection each.
+    """The parent's gate rollouts as at most ``groups`` minibatches, one reflection each.
 
-    Failures go first and failures with different feedback to different minibatches
-    (the first of each kind of mistake, then the seconds, dealt round), so parallel
-    reflections learn different lessons instead of the same one ``groups`` times.
-    Passing examples fill up the minibatches, to show what already works; a
-    minibatch with no failure is dropped, there is nothing for it to fix.
+    Failures with the same feedback are one kind of mistake.  Different kinds go to
+    different minibatches (whole, dealt round when there are more kinds than
+    minibatches), and when there are fewer kinds, the minibatches left over split
+    the largest kinds' examples between them, so parallel reflections learn
+    different lessons instead of the same one ``groups`` times.  Passing examples
+    fill up short minibatches, to show what already works; a minibatch with no
+    failure is not made: there is nothing for it to fix.
     """
-    size = max(1, -(-len(rollouts) // groups))
     kinds: dict[str, list[Rollout]] = {}
     for r in rollouts:
         if r.score < perfect:
             kinds.setdefault(r.feedback, []).append(r)
-    failing = [k[i] for i in range(len(rollouts)) for k in kinds.values() if i < len(k)]
-    dealt: list[list[Rollout]] = [failing[g::groups] for g in range(groups)]
+    share = dict.fromkeys(kinds, 1)  # minibatches per kind
+    for _ in range(groups - len(kinds)):
+        widest = max(kinds, key=lambda k: len(kinds[k]) / (share[k] + 1))
+        if len(kinds[widest]) <= share[widest]:
+            break
+        share[widest] += 1
+    dealt: list[list[Rollout]] = [[] for _ in range(min(groups, sum(share.values())))]
+    slot = 0
+    for kind, members in kinds.items():
+        for part in range(share[kind]):
+            dealt[slot % len(dealt)].extend(members[part :: share[kind]])
+            slot += 1
+    size = max(1, -(-len(rollouts) // groups))
     for r in (r for r in rollouts if r.score >= perfect):
-        short = [g for g in dealt if g and len(g) < size]
+        short = [g for g in dealt if len(g) < size]
         if short:
             min(short, key=len).append(r)
-    return [g for g in dealt if g] or [list(rollouts)]
+    return dealt or [list(rollouts)]
 
 
 @dataclass

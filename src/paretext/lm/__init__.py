@@ -12,6 +12,7 @@ from __future__ import annotations
 from ._base import LM, ChatRequest, LMResponse, Message, Usage
 from ._cache import CachedLM, ResponseStore
 from ._compose import compose_lm
+from ._hedge import HedgedLM
 from ._limits import LimitedLM, Limiter, LimiterPool, shared_limiters
 from ._litellm import LiteLLMLM
 from ._local import LocalLM, LocalStats
@@ -40,6 +41,7 @@ __all__ = [
     "ChatRequest",
     "ComposedLM",
     "DefaultsLM",
+    "HedgedLM",
     "LMResponse",
     "LimitedLM",
     "Limiter",
