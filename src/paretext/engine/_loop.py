@@ -159,22 +159,32 @@ class Engine:
 
     # -- the loop ----------------------------------------------------------------
     async def _commit_seed(self) -> None:
+        """Validate the seed; the first rollouts probe it, so a program that fails on every
+        example stops the run before the rest is spent (the rest starts at the first success).
+        """
         components, val_ids = dict(self.spec.seed_components), self.state.val_ids
         seed_hash = content_hash(components)
         reservation = self.ledger.reserve(len(val_ids))
         probe = val_ids[: max(1, min(self.spec.engine.fail_fast_after, len(val_ids)))]
-        first = await self.evaluator.evaluate_many(components, seed_hash, probe, reservation)
-        if all(r.failed for r in first.values()):
-            errors = [r.error or "" for r in first.values()]
-            raise EvaluationsFailed(
-                f"all of the first {len(first)} evaluations of the seed failed; stopping before "
-                f"spending the budget. First error: {errors[0]}",
-                errors=errors,
-            )
-        rest = val_ids[len(probe) :]
-        rollouts = {**first, **await self.evaluator.evaluate_many(
-            components, seed_hash, rest, reservation
-        )}
+        launch = self.evaluator.launch
+        first = launch(components, seed_hash, probe, reservation)
+        try:
+            for done in asyncio.as_completed(first):
+                if not (await done).failed:
+                    break
+            else:
+                errors = [t.result().error or "" for t in first]
+                raise EvaluationsFailed(
+                    f"all of the first {len(first)} evaluations of the seed failed; stopping "
+                    f"before spending the budget. First error: {errors[0]}",
+                    errors=errors,
+                )
+        except BaseException:
+            for task in first:
+                task.cancel()
+            raise
+        rest = launch(components, seed_hash, val_ids[len(probe) :], reservation)
+        rollouts = {(seed_hash, r.example_id): r for r in await asyncio.gather(*first, *rest)}
         reservation.release()
         self.state.apply_seed(components, rollouts)
         self._committed(None)

@@ -2,8 +2,10 @@
 
 A stalled provider connection otherwise holds its caller until the timeout
 (often a minute), and with it everything that waits on that answer.  When a
-call has run ``factor`` times the model's recent p95 latency, one duplicate is
-sent; the first answer wins and the other call is cancelled.  A response cache
+call has run ``factor`` (2) times the model's recent p90 latency, one duplicate
+is sent; the first answer wins and the other call is cancelled.  The latency
+is learnt from calls that answered without a hedge, so a few slow calls (retried
+errors) raise it little, and calls still waiting see it fall as others answer.  A response cache
 outside this wrapper records the answer that won, so a resumed run replays it.
 
 Only greedy requests (``temperature == 0``) are hedged by default: with sampling,
@@ -33,8 +35,8 @@ class HedgedLM:
         self,
         inner: LM,
         *,
-        factor: float = 3.0,
-        quantile: float = 0.95,
+        factor: float = 2.0,
+        quantile: float = 0.9,
         min_samples: int = 3,
         min_delay: float = 0.05,
         window: int = 200,
