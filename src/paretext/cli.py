@@ -71,6 +71,9 @@ PLUGINS: dict[str, str] = {
     "bench": "paretext.bench:cli",
     "demo": "paretext.demo:cli",
     "models": "paretext.lm.models:cli",
+    "serve": "paretext.service._cli:serve",
+    "worker": "paretext.service._cli:worker",
+    "tenant": "paretext.service._cli:tenant",
 }
 
 _EPILOG = (
