@@ -177,6 +177,22 @@ def _bearer(request: Request, *, cookie: bool) -> str:
     raise Unauthorized("missing API token: send 'Authorization: Bearer <token>'")
 
 
+async def _tenant(request: Request) -> int:
+    state: _State = request.app.state.service
+    return await state.tenant(_bearer(request, cookie=False))
+
+
+async def _reader(request: Request) -> int:
+    """GET routes the web page uses also accept its session cookie."""
+    state: _State = request.app.state.service
+    return await state.tenant(_bearer(request, cookie=True))
+
+
+Tenant = Annotated[int, Depends(_tenant)]
+Reader = Annotated[int, Depends(_reader)]
+UserQ = Annotated[str | None, Query(min_length=1, max_length=200)]
+
+
 def create_app(config: ServiceConfig) -> FastAPI:
     """The ASGI app; its lifespan migrates the database and starts the inline worker."""
     state = _State(config)
@@ -204,6 +220,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
         docs_url=None,  # Swagger UI loads from a CDN; the schema is at /openapi.json
         redoc_url=None,
     )
+    app.state.service = state
     app.add_middleware(BodyLimit, limit=config.max_body_bytes)
     store = state.store
 
@@ -225,17 +242,6 @@ def create_app(config: ServiceConfig) -> FastAPI:
     async def _unexpected(_r: Request, exc: Exception) -> JSONResponse:
         log.error("unexpected error: %s", scrub(f"{type(exc).__name__}: {exc}"))
         return _error(500, "internal", "internal error; the service log has the details")
-
-    async def tenant(request: Request) -> int:
-        return await state.tenant(_bearer(request, cookie=False))
-
-    async def reader(request: Request) -> int:
-        """GET routes the web page uses also accept its session cookie."""
-        return await state.tenant(_bearer(request, cookie=True))
-
-    Tenant = Annotated[int, Depends(tenant)]
-    Reader = Annotated[int, Depends(reader)]
-    UserQ = Annotated[str | None, Query(min_length=1, max_length=200)]
 
     async def slot_of(tenant_id: int, name: str) -> Slot:
         return await asyncio.to_thread(store.slot, tenant_id, name)

@@ -51,6 +51,9 @@ PollOpt = Annotated[
 
 
 def _logging(level: str) -> None:
+    # One line per LM request would drown the service's own log.
+    for noisy in ("httpx2", "httpcore2", "httpx", "httpcore", "openai"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.basicConfig(
         level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

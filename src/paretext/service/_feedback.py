@@ -17,6 +17,7 @@ The feedback text always quotes the user, so reflection sees their words.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -84,9 +85,14 @@ def needs_judge(events: Sequence[EventRecord]) -> bool:
 def split(
     examples: Sequence[dict[str, Any]], holdout_fraction: float
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
-    """(train, val, holdout): the most recent events are held out to decide promotion."""
+    """(train, val, holdout): the most recent events are held out to decide promotion.
+
+    The rest is dealt into train and val in an order fixed by a hash of each id,
+    so a pattern in arrival order does not put one kind of event all on one side.
+    """
     n_hold = min(len(examples) - 2, max(2, round(len(examples) * holdout_fraction)))
     rest, holdout = list(examples[:-n_hold]), list(examples[-n_hold:])
+    rest.sort(key=lambda e: hashlib.sha256(str(e["id"]).encode()).hexdigest())
     return rest[0::2], rest[1::2], holdout
 
 

@@ -79,6 +79,9 @@ class PolicyIn(_Strict):
     round_rollouts: Annotated[int, Field(ge=10, le=1000000)] = 200
     max_rollouts_per_day: Annotated[int, Field(ge=10)] | None = 2000
     max_usd_per_day: Annotated[float, Field(gt=0)] | None = None
+    #: Keep a version per ``user`` of the events; a user's rounds start once they have
+    #: ``user_min_events`` events (and again after as many new ones); until then, and for
+    #: every other user, the shared version is served.
     personalize: bool = False
     user_min_events: Annotated[int, Field(ge=4, le=100000)] = 10
     reflection_lm: Annotated[str, Field(min_length=1, max_length=200)] | None = None

@@ -101,7 +101,8 @@ class Worker:
             and (time.time() - oldest >= float(policy["max_wait_s"]))
         )
         requested = slot.round_requested and not user_key
-        if not (new >= int(policy["min_new_events"]) or (new > 0 and waited) or requested):
+        enough = int(policy["user_min_events"] if user_key else policy["min_new_events"])
+        if not (new >= enough or (new > 0 and waited) or requested):
             return None
         upto = self.store.max_event_id(slot.id, user_key)
         n_events = min(total, int(policy["max_events"]))
