@@ -7,4 +7,4 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from servers import database, llm, postgres, service_factory  # noqa: E402, F401
+from servers import database, llm, postgres, service_factory  # noqa: F401

@@ -28,8 +28,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parents[1] / "lm"))
 sys.path.insert(0, str(Path(__file__).parent))
 
-from fake_server import FakeOpenAIServer  # noqa: E402
-from world import respond  # noqa: E402
+from fake_server import FakeOpenAIServer
+from world import respond
 
 ROOT = Path(__file__).parents[2]
 ADMIN = "admin-" + uuid.uuid4().hex
@@ -67,15 +67,42 @@ def postgres() -> Iterator[str]:
         shutil.chown(base, "postgres", "postgres")
     port = free_port()
     subprocess.run(
-        _as_postgres([str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
-                      "--no-sync", "-E", "UTF8"]),
-        check=True, capture_output=True,
+        _as_postgres(
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "--no-sync",
+                "-E",
+                "UTF8",
+            ]
+        ),
+        check=True,
+        capture_output=True,
     )
-    options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=300"
+    options = (
+        f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=300"
+    )
     subprocess.run(
-        _as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-w", "-l",
-                      str(base / "log"), "start"]),
-        check=True, capture_output=True,
+        _as_postgres(
+            [
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-o",
+                options,
+                "-w",
+                "-l",
+                str(base / "log"),
+                "start",
+            ]
+        ),
+        check=True,
+        capture_output=True,
     )
     try:
         yield f"postgresql://postgres@127.0.0.1:{port}"
@@ -125,7 +152,10 @@ class Proc:
         handle = self.log.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-c", "from paretext.cli import main; main()", *self.args],
-            env=self.env, stdout=handle, stderr=subprocess.STDOUT, cwd=ROOT,
+            env=self.env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
         )
         handle.close()
         return self
@@ -151,25 +181,54 @@ class Proc:
 class Service:
     """A running service: the API process, optional separate workers, and clients for it."""
 
-    def __init__(self, database: str, tmp: Path, llm: FakeOpenAIServer, *, inline_worker: bool,
-                 workers: int = 0, lease: float = 30.0) -> None:
+    def __init__(
+        self,
+        database: str,
+        tmp: Path,
+        llm: FakeOpenAIServer,
+        *,
+        inline_worker: bool,
+        workers: int = 0,
+        lease: float = 30.0,
+    ) -> None:
         self.database = database
         self.runs = tmp / "runs"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "PARETEXT_"))}
         env.update(
-            PYTHONPATH=str(ROOT / "src"), PARETEXT_ADMIN_TOKEN=ADMIN,
-            OPENAI_BASE_URL=llm.base_url, OPENAI_API_KEY=PROVIDER_KEY,
+            PYTHONPATH=str(ROOT / "src"),
+            PARETEXT_ADMIN_TOKEN=ADMIN,
+            OPENAI_BASE_URL=llm.base_url,
+            OPENAI_API_KEY=PROVIDER_KEY,
         )
         self.env = env
-        common = ["--db", database, "--runs", str(self.runs), "--lease", str(lease), "--poll", "0.2"]
+        common = [
+            "--db",
+            database,
+            "--runs",
+            str(self.runs),
+            "--lease",
+            str(lease),
+            "--poll",
+            "0.2",
+        ]
         self.api = Proc(
-            ["serve", *common, "--port", str(self.port),
-             "--worker" if inline_worker else "--no-worker", "--cache-ttl", "0.5"],
-            env, tmp / "serve.log",
+            [
+                "serve",
+                *common,
+                "--port",
+                str(self.port),
+                "--worker" if inline_worker else "--no-worker",
+                "--cache-ttl",
+                "0.5",
+            ],
+            env,
+            tmp / "serve.log",
         )
-        self.workers = [Proc(["worker", *common], env, tmp / f"worker{i}.log") for i in range(workers)]
+        self.workers = [
+            Proc(["worker", *common], env, tmp / f"worker{i}.log") for i in range(workers)
+        ]
 
     def start(self) -> Service:
         self.api.start()
@@ -213,9 +272,7 @@ class Service:
 
 
 @pytest.fixture
-def service_factory(
-    database: str, tmp_path: Path, llm: FakeOpenAIServer
-) -> Iterator[Any]:
+def service_factory(database: str, tmp_path: Path, llm: FakeOpenAIServer) -> Iterator[Any]:
     started: list[Service] = []
 
     def make(**kwargs: Any) -> Service:

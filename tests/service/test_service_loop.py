@@ -62,7 +62,12 @@ def test_round_promotes_a_better_version_and_rollback(service_factory: Any) -> N
         data = load(next(Path(service.runs).rglob("round-0001")))
         assert data.finished and data.best is not None
         assert data.candidate(data.best).components == new["components"]
-        assert data.meta["service"] == {"slot": "support", "round": 1, "user": "", "base_version": 1}
+        assert data.meta["service"] == {
+            "slot": "support",
+            "round": 1,
+            "user": "",
+            "base_version": 1,
+        }
         html = c.get(rnd["report"])
         assert html.status_code == 200 and "<html" in html.text.lower()
 

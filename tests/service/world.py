@@ -43,8 +43,10 @@ def respond(body: dict[str, Any]) -> str:
         answer = found_answer.group(1) if found_answer else ""
         said = _FEEDBACK.search(prompt)
         return json.dumps(
-            {"score": 1.0 if answer.strip() == "right" else 0.0,
-             "reason": said.group(1) if said else "no feedback"}
+            {
+                "score": 1.0 if answer.strip() == "right" else 0.0,
+                "reason": said.group(1) if said else "no feedback",
+            }
         )
     if model == "rule-reflector":
         request = ChatRequest.of(body["messages"])

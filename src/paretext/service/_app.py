@@ -106,6 +106,8 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, list[dict[str
             where = ""
         elif err.get("type") == "missing":
             msg = "this field is required"
+        elif err.get("type") == "extra_forbidden":
+            msg = "unknown field (provider keys are never accepted: set them in the environment)"
         parts.append(f"{where}: {msg}" if where else msg)
         details.append({"field": where, "message": msg})
     return "; ".join(parts) or "invalid request", details

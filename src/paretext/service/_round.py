@@ -18,7 +18,7 @@ from typing import Any
 from .._config import Budget
 from .._types import Feedback
 from ..api import aoptimize
-from ..lm import LM, CachedLM, MeteredLM, UsageTracker
+from ..lm import LM, CachedLM, ComposedLM, MeteredLM, UsageTracker
 from ..metric import Metric
 from ..program import ChatStep, Pipeline
 from ..store import SQLiteRunStore
@@ -88,13 +88,18 @@ async def run_round(inputs: RoundInputs, config: ServiceConfig) -> Outcome:
         )
     tracker = UsageTracker()
     store = SQLiteRunStore(Path(rnd.run_path))
+    opened: list[LM] = []
+
+    def lm(name: str) -> LM:
+        opened.append(config.lm_factory(name))
+        return opened[-1]
+
     try:
         judge = None
         if judge_name is not None:
-            cached = CachedLM(config.lm_factory(judge_name), store, role="judge")
-            judge = MeteredLM(cached, tracker, role="judge")
+            judge = MeteredLM(CachedLM(lm(judge_name), store, role="judge"), tracker, role="judge")
         metric = Metric(EventMetric(judge))
-        task_lm = config.lm_factory(slot.program["model"])
+        task_lm = lm(slot.program["model"])
         budget_rollouts = rnd.reserved_rollouts - 2 * len(holdout)
         budget = Budget(rollouts=budget_rollouts, usd=rnd.reserved_usd)
         result = await aoptimize(
@@ -103,7 +108,7 @@ async def run_round(inputs: RoundInputs, config: ServiceConfig) -> Outcome:
             metric,
             train,
             val,
-            reflection_lm=config.lm_factory(reflection_name),
+            reflection_lm=lm(reflection_name),
             budget=budget,
             run=store,
             run_meta={
@@ -125,6 +130,9 @@ async def run_round(inputs: RoundInputs, config: ServiceConfig) -> Outcome:
         new_score = await _score(holdout_program, metric, best, holdout) if changed else base_score
     finally:
         store.close()
+        for model in opened:  # their HTTP connections belong to this event loop
+            if isinstance(model, ComposedLM):
+                await model.aclose()
     costs = [u.cost_usd for u in (*result.usage, *tracker.totals())]
     used_usd = None if any(c is None for c in costs) else math.fsum(c or 0.0 for c in costs)
     margin = float(policy["margin"])
