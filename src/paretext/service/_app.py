@@ -410,6 +410,10 @@ def create_app(config: ServiceConfig) -> FastAPI:
         return HTMLResponse(await asyncio.to_thread(_report_html, rnd))
 
     # -- the web page -----------------------------------------------------------------
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> Response:
+        return Response(status_code=204)
+
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:
         return RedirectResponse("/ui", status_code=303)
@@ -422,7 +426,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
         try:
             tenant_id = await state.tenant(token)
         except Unauthorized:
-            return HTMLResponse(login_page("That token is not valid."), status_code=401)
+            return HTMLResponse(login_page("That token is not valid."))
         return HTMLResponse(await asyncio.to_thread(_page, store, tenant_id))
 
     @app.post("/ui/login", include_in_schema=False)
@@ -432,7 +436,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
         try:
             await state.tenant(token)
         except Unauthorized:
-            return HTMLResponse(login_page("That token is not valid."), status_code=401)
+            return HTMLResponse(login_page("That token is not valid."))
         response = RedirectResponse("/ui", status_code=303)
         response.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/")
         return response
