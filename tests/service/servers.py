@@ -8,6 +8,7 @@ when the binaries are missing, except under CI (``.ci/run`` installs them).
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -53,68 +54,52 @@ def _as_postgres(args: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *args]
 
 
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[str]:
-    """``postgresql://...`` of a fresh cluster; stopped (and removed) after the session."""
+@contextlib.contextmanager
+def pg_cluster() -> Iterator[str]:
+    """A throwaway PostgreSQL cluster on a free loopback port: yields its server URL."""
     bindir = _pg_bin()
     if bindir is None:
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL binaries missing (CI must install them: see .ci/run)")
-        pytest.skip("PostgreSQL binaries missing: apt-get install postgresql")
+        raise FileNotFoundError("PostgreSQL binaries missing: apt-get install postgresql")
     base = Path(tempfile.mkdtemp(prefix="paretext-pg-"))
     data = base / "data"
     if os.geteuid() == 0:
         shutil.chown(base, "postgres", "postgres")
     port = free_port()
-    subprocess.run(
-        _as_postgres(
-            [
-                str(bindir / "initdb"),
-                "-D",
-                str(data),
-                "-U",
-                "postgres",
-                "-A",
-                "trust",
-                "--no-sync",
-                "-E",
-                "UTF8",
-            ]
-        ),
-        check=True,
-        capture_output=True,
-    )
-    options = (
-        f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=300"
-    )
-    subprocess.run(
-        _as_postgres(
-            [
-                str(bindir / "pg_ctl"),
-                "-D",
-                str(data),
-                "-o",
-                options,
-                "-w",
-                "-l",
-                str(base / "log"),
-                "start",
-            ]
-        ),
-        check=True,
-        capture_output=True,
-    )
+    initdb = [
+        str(bindir / "initdb"),
+        "-D",
+        str(data),
+        "-U",
+        "postgres",
+        "-A",
+        "trust",
+        "-E",
+        "UTF8",
+    ]
+    subprocess.run(_as_postgres(initdb), check=True, capture_output=True)
+    options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c max_connections=300"
+    pg_ctl = [str(bindir / "pg_ctl"), "-D", str(data)]
+    start = [*pg_ctl, "-o", options, "-w", "-l", str(base / "log"), "start"]
+    subprocess.run(_as_postgres(start), check=True, capture_output=True)
     try:
         yield f"postgresql://postgres@127.0.0.1:{port}"
     finally:
-        subprocess.run(
-            _as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
-            capture_output=True,
-        )
+        subprocess.run(_as_postgres([*pg_ctl, "-m", "immediate", "stop"]), capture_output=True)
         shutil.rmtree(base, ignore_errors=True)
 
 
-def _new_pg_database(server: str) -> str:
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[str]:
+    """The session's cluster; skips without the binaries, except under CI."""
+    if _pg_bin() is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL binaries missing (CI must install them: see .ci/run)")
+        pytest.skip("PostgreSQL binaries missing: apt-get install postgresql")
+    with pg_cluster() as url:
+        yield url
+
+
+def new_pg_database(server: str) -> str:
     import psycopg
 
     name = "t_" + uuid.uuid4().hex[:12]
@@ -127,7 +112,7 @@ def _new_pg_database(server: str) -> str:
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'service.db'}"
-    return _new_pg_database(request.getfixturevalue("postgres"))
+    return new_pg_database(request.getfixturevalue("postgres"))
 
 
 @pytest.fixture(scope="session")

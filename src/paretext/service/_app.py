@@ -13,7 +13,7 @@ import contextlib
 import hmac
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, MutableMapping
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
@@ -22,6 +22,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
+from .._flight import SingleFlight
 from ..errors import StoreError
 from ..lm._secrets import scrub
 from ._cache import ReadCache
@@ -77,6 +78,61 @@ class BodyLimit:
             return message
 
         await self.app(scope, counted, send)
+
+
+class PromptFastPath:
+    """Serves a prompt read that is already cached without routing it through FastAPI.
+
+    Only a hit with a token already known is answered here, with the bytes the
+    route itself cached; anything else (a miss, an odd query) goes to the route,
+    which validates it in full.  This is the hot path: apps read on every call.
+    """
+
+    def __init__(self, app: ASGIApp, state: _State) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(
+        self,
+        scope: Scope,
+        receive: Callable[[], Awaitable[Message]],
+        send: Callable[[Message], Awaitable[None]],
+    ) -> None:
+        body = self._hit(scope) if scope["type"] == "http" else None
+        if body is None:
+            await self.app(scope, receive, send)
+            return
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    def _hit(self, scope: Scope) -> bytes | None:
+        path: str = scope["path"]
+        if scope["method"] != "GET" or not path.startswith("/v1/slots/"):
+            return None
+        name, _, rest = path[len("/v1/slots/") :].partition("/")
+        if rest != "prompt" or not name:
+            return None
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        if set(query) - {"alias", "user"} or any(v != [v[0]] or not v[0] for v in query.values()):
+            return None
+        auth = dict(scope.get("headers") or []).get(b"authorization", b"").decode("latin-1")
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None
+        tenant = self.state.tokens.get(hash_token(token.strip()))
+        if tenant is None:
+            return None
+        key = (tenant, name, query.get("alias", [PRODUCTION])[0], query.get("user", [""])[0])
+        return self.state.prompts.get(key)
 
 
 def _too_large_text(limit: int) -> str:
@@ -155,6 +211,7 @@ class _State:
             config.cache_ttl_s, lambda: self.store.generation
         )
         self.tokens: ReadCache[int] = ReadCache(max(config.cache_ttl_s, 5.0))
+        self.prompt_reads: SingleFlight[Hashable, bytes] = SingleFlight()
         self.worker: Worker | None = None
 
     async def tenant(self, token: str) -> int:
@@ -224,6 +281,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
     )
     app.state.service = state
     app.add_middleware(BodyLimit, limit=config.max_body_bytes)
+    app.add_middleware(PromptFastPath, state=state)
     store = state.store
 
     @app.exception_handler(ServiceError)
@@ -289,17 +347,23 @@ def create_app(config: ServiceConfig) -> FastAPI:
         key = (tenant_id, name, alias, user or "")
         cached = state.prompts.get(key)
         if cached is None:
-            generation = state.prompts.generation()
-            slot = await slot_of(tenant_id, name)
-            version = await asyncio.to_thread(store.resolve, slot.id, alias, user or "")
-            payload = {
-                "slot": name,
-                "alias": alias,
-                **_version_json(version),
-                "program": dict(slot.program),
-            }
-            cached = json.dumps(payload, separators=(",", ":")).encode()
-            state.prompts.put(key, cached, generation)
+
+            async def read() -> bytes:
+                generation = state.prompts.generation()
+                slot = await slot_of(tenant_id, name)
+                version = await asyncio.to_thread(store.resolve, slot.id, alias, user or "")
+                payload = {
+                    "slot": name,
+                    "alias": alias,
+                    **_version_json(version),
+                    "program": dict(slot.program),
+                }
+                body = json.dumps(payload, separators=(",", ":")).encode()
+                state.prompts.put(key, body, generation)
+                return body
+
+            # When an entry expires, the clients reading it at that moment share one read.
+            cached, _ = await state.prompt_reads.run(key, read)
         return Response(cached, media_type="application/json")
 
     @app.get("/v1/slots/{name}/versions", tags=["versions"])

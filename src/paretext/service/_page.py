@@ -31,7 +31,8 @@ form.inline{display:inline}
 def _doc(title: str, body: str) -> str:
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>{escape(title)}</title><link rel='icon' href='data:,'><style>{_CSS}</style></head><body>{body}</body></html>"
+        f"<title>{escape(title)}</title><link rel='icon' href='data:,'>"
+        f"<style>{_CSS}</style></head><body>{body}</body></html>"
     )
 
 
