@@ -175,6 +175,7 @@ class Service:
         inline_worker: bool,
         workers: int = 0,
         lease: float = 30.0,
+        extra_env: dict[str, str] | None = None,
     ) -> None:
         self.database = database
         self.runs = tmp / "runs"
@@ -187,6 +188,7 @@ class Service:
             OPENAI_BASE_URL=llm.base_url,
             OPENAI_API_KEY=PROVIDER_KEY,
         )
+        env.update(extra_env or {})
         self.env = env
         common = [
             "--db",

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx2
 import pytest
-from servers import ADMIN, PROVIDER_KEY
+from servers import ADMIN, PROVIDER_KEY, wait_for
 from world import SLOT, event
 
 pytestmark = pytest.mark.slow
@@ -165,3 +165,25 @@ def test_openapi_schema_is_served(api: Any) -> None:
     ):
         assert path in paths
     assert "EventIn" in schema["components"]["schemas"]
+
+
+def test_a_provider_key_never_reaches_the_api_or_the_log(service_factory: Any) -> None:
+    # The worker is given a key the provider rejects; the provider echoes it in its error.
+    wrong = "sk-wrong-" + "x" * 24
+    service = service_factory(inline_worker=True, extra_env={"OPENAI_API_KEY": wrong})
+    token = service.tenant("acme")
+    with service.client(token) as c:
+        assert c.post("/v1/slots", json=SLOT).status_code == 201
+        batch = [event(i) for i in range(24)]
+        assert c.post("/v1/slots/support/events/batch", json={"events": batch}).status_code == 201
+
+        def failed_once() -> dict[str, Any] | None:
+            rounds = c.get("/v1/slots/support/rounds").json()["rounds"]
+            return next((r for r in rounds if r["error"]), None)
+
+        rnd = wait_for(failed_once, 60, "the round's first failure")
+        assert rnd["status"] == "running" and rnd["attempts"] == 1  # it will be retried
+        every = c.get("/v1/slots/support/rounds").text + c.get("/v1/slots/support").text
+    assert "401" in rnd["error"] or "key" in rnd["error"].lower(), rnd["error"]
+    for secret in (wrong, PROVIDER_KEY):
+        assert secret not in every and secret not in service.logs()

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from world import SLOT
 
-from paretext.service import Outcome, ServiceStore, connect, migrate
+from paretext.service import Outcome, ServiceConfig, ServiceStore, Worker, connect, migrate
 from paretext.service._schemas import EventIn, SlotIn
 from paretext.service._store import utc_day
 from paretext.service._tables import metadata
@@ -122,3 +123,45 @@ def test_a_failed_promotion_moves_nothing(store: ServiceStore) -> None:
     assert [v.number for v in store.versions(slot_id)] == [1]
     assert store.aliases(slot_id) == {("", "production"): 1}
     assert store.running_rounds()[0].status == "running"
+
+
+def _worker_slot(store: ServiceStore, tmp_path: Path, **policy: object) -> tuple[Worker, int]:
+    tenant_id, _ = store.create_tenant("acme")
+    spec = {**SLOT, "policy": {**SLOT["policy"], **policy}}
+    slot = store.create_slot(tenant_id, SlotIn.model_validate(spec))
+    return Worker(store, ServiceConfig(runs=tmp_path, lease_s=60.0), name="w1"), slot.id
+
+
+def _post(store: ServiceStore, slot_id: int, n: int) -> None:
+    slot = store.slot_by_id(slot_id)
+    store.add_events(slot, [EventIn(input=f"q{i}", output="a", thumbs=True) for i in range(n)])
+
+
+def test_a_round_starts_when_enough_new_events_arrived(store: ServiceStore, tmp_path: Path) -> None:
+    worker, slot_id = _worker_slot(store, tmp_path, min_new_events=12, min_events=8)
+    _post(store, slot_id, 11)
+    assert worker._start_due() is None
+    _post(store, slot_id, 1)
+    rnd = worker._start_due()
+    assert rnd is not None and (rnd.number, rnd.n_events, rnd.event_max_id) == (1, 12, 12)
+    assert rnd.run_path.endswith("/shared/round-0001")
+    assert worker._start_due() is None  # one running round per slot and user
+    store.finish_round(rnd, "w1", Outcome(None, False, {}, 30, None))
+    assert worker._start_due() is None  # no new events since
+    store.request_round(slot_id)
+    again = worker._start_due()
+    assert again is not None and again.number == 2
+    assert not store.slot_by_id(slot_id).round_requested
+
+
+def test_the_daily_rollout_cap_stops_rounds(store: ServiceStore, tmp_path: Path) -> None:
+    worker, slot_id = _worker_slot(
+        store, tmp_path, min_new_events=12, round_rollouts=100, max_rollouts_per_day=120
+    )
+    _post(store, slot_id, 12)
+    rnd = worker._start_due()
+    assert rnd is not None and rnd.reserved_rollouts == 100
+    store.finish_round(rnd, "w1", Outcome(None, False, {}, 100, None))
+    _post(store, slot_id, 12)
+    # 20 rollouts are left today: less than a round on 24 events needs.
+    assert worker._start_due() is None

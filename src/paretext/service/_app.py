@@ -315,7 +315,8 @@ def create_app(config: ServiceConfig) -> FastAPI:
     async def create_tenant(body: TenantIn, request: Request) -> dict[str, Any]:
         """Create a tenant (admin token only); its API token is shown this once."""
         given = _bearer(request, cookie=False)
-        if config.admin_token is None or not hmac.compare_digest(given, config.admin_token):
+        admin = config.admin_token
+        if admin is None or not hmac.compare_digest(given.encode(), admin.encode()):
             raise Unauthorized("creating tenants needs the admin token (PARETEXT_ADMIN_TOKEN)")
         tenant_id, token = await asyncio.to_thread(store.create_tenant, body.name)
         return {"tenant": body.name, "id": tenant_id, "token": token}

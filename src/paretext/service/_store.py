@@ -28,7 +28,7 @@ from sqlalchemy import Connection, CursorResult, Engine, Row, and_, func, select
 from sqlalchemy.exc import IntegrityError
 
 from . import _tables as t
-from ._errors import Conflict, NotFound
+from ._errors import Conflict, NotFound, ServiceError
 from ._records import EventRecord, RoundRecord, Slot, Spend, Version
 from ._schemas import EventIn, SlotIn
 
@@ -323,7 +323,9 @@ class ServiceStore:
         program_components = {s["component"] for s in slot.program["steps"]}
         missing = sorted(program_components - set(components))
         if missing:
-            raise Conflict(f"the version lacks components {missing} that the slot's program uses")
+            raise ServiceError(
+                f"the version lacks components {missing} that the slot's program uses"
+            )
 
         def write(conn: Connection) -> int:
             version_id = self._insert_version(
@@ -424,12 +426,21 @@ class ServiceStore:
     # -- events ----------------------------------------------------------------------------
     def add_events(self, slot: Slot, items: Sequence[EventIn]) -> list[int]:
         """Store events in one transaction; an ``id`` seen before returns the stored event's id."""
-        known = {v.number for v in self.versions(slot.id)}
-        for item in items:
-            if item.version is not None and item.version not in known:
-                raise NotFound(f"event names version {item.version}, which this slot does not have")
+        named = {i.version for i in items if i.version is not None}
 
         def write(conn: Connection) -> list[int]:
+            if named:
+                found = set(
+                    conn.scalars(
+                        select(t.versions.c.number).where(
+                            t.versions.c.slot_id == slot.id, t.versions.c.number.in_(named)
+                        )
+                    )
+                )
+                if named - found:
+                    raise NotFound(
+                        f"event names version {min(named - found)}, which this slot does not have"
+                    )
             client_ids = [i.id for i in items if i.id is not None]
             existing: dict[str, int] = {}
             if client_ids:

@@ -217,9 +217,13 @@ class Worker:
     async def _heartbeat(self, rnd: RoundRecord, work: asyncio.Future[Any]) -> None:
         while True:
             await asyncio.sleep(self.config.lease_s / 3)
-            owned = await asyncio.to_thread(
-                self.store.renew, rnd.id, self.name, self.config.lease_s
-            )
+            try:
+                owned = await asyncio.to_thread(
+                    self.store.renew, rnd.id, self.name, self.config.lease_s
+                )
+            except Exception as exc:  # the database is away: try again at the next beat
+                log.warning("could not renew the lease of round %d: %s", rnd.id, scrub(str(exc)))
+                continue
             if not owned:
                 work.cancel()
                 return
