@@ -759,10 +759,20 @@ class ServiceStore:
         return self.round(rnd.id)
 
     def fail_round(
-        self, rnd: RoundRecord, owner: str, error: str, *, final: bool, retry_in: float
+        self,
+        rnd: RoundRecord,
+        owner: str,
+        error: str,
+        *,
+        final: bool,
+        retry_in: float,
+        run_path: str | None = None,
     ) -> None:
-        """Record a failed attempt: retried after ``retry_in`` s, or given up when ``final``."""
+        """Record a failed attempt: retried after ``retry_in`` s (in a fresh run store when
+        ``run_path`` is given), or given up when ``final``."""
         values: dict[str, Any] = {"error": error[:2000]}
+        if run_path is not None and not final:
+            values["run_path"] = run_path
         if final:
             values.update(
                 status="failed",

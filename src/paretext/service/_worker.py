@@ -208,6 +208,8 @@ class Worker:
                 message,
                 final=final,
                 retry_in=min(300.0, 5.0 * 2**rnd.attempts),
+                # The failed attempt's store holds its failures; a retry starts clean.
+                run_path=f"{rnd.run_path.split('.retry-')[0]}.retry-{rnd.attempts + 1}",
             )
             return
         finished = await asyncio.to_thread(self.store.finish_round, rnd, self.name, work.result())
