@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException
 
 from .._flight import SingleFlight
 from ..errors import StoreError
-from ..lm._secrets import scrub
+from ..lm import scrub
 from ._cache import ReadCache
 from ._config import ServiceConfig
 from ._db import connect, migrate

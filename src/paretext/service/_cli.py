@@ -157,9 +157,9 @@ def tenant(
     ] = False,
 ) -> None:
     """Create a tenant (or a new token for one) and print its API token (shown only once)."""
-    from ..cli import _errors
+    from ..cli import exit_on_errors
 
-    with _errors():
+    with exit_on_errors():
         store = ServiceStore(connect(db))
         try:
             migrate(store.engine)

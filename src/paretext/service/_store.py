@@ -27,10 +27,10 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, CursorResult, Engine, Row, and_, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from . import _tables as t
 from ._errors import Conflict, NotFound, ServiceError
 from ._records import EventRecord, RoundRecord, Slot, Spend, Version
 from ._schemas import EventIn, SlotIn
+from ._tables import aliases, events, rounds, slots, tenants, tokens, versions
 
 __all__ = ["PREVIOUS", "PRODUCTION", "Outcome", "ServiceStore", "hash_token", "utc_day"]
 
@@ -134,7 +134,7 @@ class ServiceStore:
         try:
             with self.engine.begin() as conn:
                 tenant_id = _new_id(
-                    conn.execute(t.tenants.insert().values(name=name, created_at=time.time()))
+                    conn.execute(tenants.insert().values(name=name, created_at=time.time()))
                 )
                 token = self._add_token(conn, int(tenant_id))
         except IntegrityError:
@@ -143,7 +143,7 @@ class ServiceStore:
 
     def add_token(self, tenant_name: str) -> str:
         with self.engine.begin() as conn:
-            tenant_id = conn.scalar(select(t.tenants.c.id).where(t.tenants.c.name == tenant_name))
+            tenant_id = conn.scalar(select(tenants.c.id).where(tenants.c.name == tenant_name))
             if tenant_id is None:
                 raise NotFound(f"no tenant named {tenant_name!r}")
             return self._add_token(conn, tenant_id)
@@ -152,7 +152,7 @@ class ServiceStore:
     def _add_token(conn: Connection, tenant_id: int) -> str:
         token = "pt_" + secrets.token_urlsafe(32)
         conn.execute(
-            t.tokens.insert().values(
+            tokens.insert().values(
                 tenant_id=tenant_id,
                 digest=hash_token(token),
                 created_at=time.time(),
@@ -165,8 +165,8 @@ class ServiceStore:
         digest = hash_token(token)
         with self.engine.connect() as conn:
             row = conn.execute(
-                select(t.tokens.c.tenant_id, t.tokens.c.digest).where(
-                    t.tokens.c.digest == digest, t.tokens.c.revoked.is_(False)
+                select(tokens.c.tenant_id, tokens.c.digest).where(
+                    tokens.c.digest == digest, tokens.c.revoked.is_(False)
                 )
             ).first()
         if row is None or not hmac.compare_digest(row.digest, digest):
@@ -175,7 +175,7 @@ class ServiceStore:
 
     def tenants(self) -> list[tuple[int, str]]:
         with self.engine.connect() as conn:
-            rows = conn.execute(select(t.tenants.c.id, t.tenants.c.name).order_by(t.tenants.c.id))
+            rows = conn.execute(select(tenants.c.id, tenants.c.name).order_by(tenants.c.id))
             return [(int(r.id), str(r.name)) for r in rows]
 
     # -- slots ---------------------------------------------------------------------------
@@ -186,7 +186,7 @@ class ServiceStore:
             with self.engine.begin() as conn:
                 slot_id = _new_id(
                     conn.execute(
-                        t.slots.insert().values(
+                        slots.insert().values(
                             tenant_id=tenant_id,
                             name=spec.name,
                             program=spec.program.model_dump(mode="json"),
@@ -208,7 +208,7 @@ class ServiceStore:
     def slot(self, tenant_id: int, name: str) -> Slot:
         with self.engine.connect() as conn:
             row = conn.execute(
-                select(t.slots).where(t.slots.c.tenant_id == tenant_id, t.slots.c.name == name)
+                select(slots).where(slots.c.tenant_id == tenant_id, slots.c.name == name)
             ).first()
         if row is None:
             raise NotFound(f"no slot named {name!r}")
@@ -216,22 +216,22 @@ class ServiceStore:
 
     def slot_by_id(self, slot_id: int) -> Slot:
         with self.engine.connect() as conn:
-            row = conn.execute(select(t.slots).where(t.slots.c.id == slot_id)).first()
+            row = conn.execute(select(slots).where(slots.c.id == slot_id)).first()
         if row is None:
             raise NotFound(f"no slot with id {slot_id}")
         return _slot(row)
 
     def slots(self, tenant_id: int | None = None) -> list[Slot]:
-        query = select(t.slots).order_by(t.slots.c.id)
+        query = select(slots).order_by(slots.c.id)
         if tenant_id is not None:
-            query = query.where(t.slots.c.tenant_id == tenant_id)
+            query = query.where(slots.c.tenant_id == tenant_id)
         with self.engine.connect() as conn:
             return [_slot(r) for r in conn.execute(query)]
 
     def request_round(self, slot_id: int, requested: bool = True) -> None:
         with self.engine.begin() as conn:
             conn.execute(
-                update(t.slots).where(t.slots.c.id == slot_id).values(round_requested=requested)
+                update(slots).where(slots.c.id == slot_id).values(round_requested=requested)
             )
 
     # -- versions and aliases ------------------------------------------------------------
@@ -247,14 +247,12 @@ class ServiceStore:
         scores: Mapping[str, Any],
     ) -> int:
         number = (
-            conn.scalar(
-                select(func.max(t.versions.c.number)).where(t.versions.c.slot_id == slot_id)
-            )
+            conn.scalar(select(func.max(versions.c.number)).where(versions.c.slot_id == slot_id))
             or 0
         ) + 1
         return _new_id(
             conn.execute(
-                t.versions.insert().values(
+                versions.insert().values(
                     slot_id=slot_id,
                     number=number,
                     user_key=user_key,
@@ -273,19 +271,19 @@ class ServiceStore:
         conn: Connection, slot_id: int, user_key: str, name: str, version_id: int
     ) -> None:
         key = and_(
-            t.aliases.c.slot_id == slot_id,
-            t.aliases.c.user_key == user_key,
-            t.aliases.c.name == name,
+            aliases.c.slot_id == slot_id,
+            aliases.c.user_key == user_key,
+            aliases.c.name == name,
         )
         now = time.time()
         if (
             conn.execute(
-                update(t.aliases).where(key).values(version_id=version_id, updated_at=now)
+                update(aliases).where(key).values(version_id=version_id, updated_at=now)
             ).rowcount
             == 0
         ):
             conn.execute(
-                t.aliases.insert().values(
+                aliases.insert().values(
                     slot_id=slot_id,
                     user_key=user_key,
                     name=name,
@@ -297,10 +295,10 @@ class ServiceStore:
     @staticmethod
     def _alias_id(conn: Connection, slot_id: int, user_key: str, name: str) -> int | None:
         return conn.scalar(
-            select(t.aliases.c.version_id).where(
-                t.aliases.c.slot_id == slot_id,
-                t.aliases.c.user_key == user_key,
-                t.aliases.c.name == name,
+            select(aliases.c.version_id).where(
+                aliases.c.slot_id == slot_id,
+                aliases.c.user_key == user_key,
+                aliases.c.name == name,
             )
         )
 
@@ -343,7 +341,7 @@ class ServiceStore:
 
     def version_by_id(self, version_id: int) -> Version:
         with self.engine.connect() as conn:
-            row = conn.execute(select(t.versions).where(t.versions.c.id == version_id)).first()
+            row = conn.execute(select(versions).where(versions.c.id == version_id)).first()
         if row is None:
             raise NotFound(f"no version with id {version_id}")
         return _version(row)
@@ -351,9 +349,7 @@ class ServiceStore:
     def version(self, slot_id: int, number: int) -> Version:
         with self.engine.connect() as conn:
             row = conn.execute(
-                select(t.versions).where(
-                    t.versions.c.slot_id == slot_id, t.versions.c.number == number
-                )
+                select(versions).where(versions.c.slot_id == slot_id, versions.c.number == number)
             ).first()
         if row is None:
             raise NotFound(f"no version {number} of this slot")
@@ -362,9 +358,7 @@ class ServiceStore:
     def versions(self, slot_id: int) -> list[Version]:
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(t.versions)
-                .where(t.versions.c.slot_id == slot_id)
-                .order_by(t.versions.c.number)
+                select(versions).where(versions.c.slot_id == slot_id).order_by(versions.c.number)
             )
             return [_version(r) for r in rows]
 
@@ -372,9 +366,9 @@ class ServiceStore:
         """``(user_key, alias) -> version number``."""
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(t.aliases.c.user_key, t.aliases.c.name, t.versions.c.number)
-                .join(t.versions, t.versions.c.id == t.aliases.c.version_id)
-                .where(t.aliases.c.slot_id == slot_id)
+                select(aliases.c.user_key, aliases.c.name, versions.c.number)
+                .join(versions, versions.c.id == aliases.c.version_id)
+                .where(aliases.c.slot_id == slot_id)
             )
             return {(r.user_key, r.name): int(r.number) for r in rows}
 
@@ -388,14 +382,14 @@ class ServiceStore:
                 version_id = self._alias_id(conn, slot_id, "", alias)
             if version_id is None:
                 raise NotFound(f"no alias {alias!r} on this slot")
-            row = conn.execute(select(t.versions).where(t.versions.c.id == version_id)).one()
+            row = conn.execute(select(versions).where(versions.c.id == version_id)).one()
         return _version(row)
 
     def move_alias(self, slot_id: int, name: str, number: int, user_key: str = "") -> Version:
         def write(conn: Connection) -> int:
             version_id = conn.scalar(
-                select(t.versions.c.id).where(
-                    t.versions.c.slot_id == slot_id, t.versions.c.number == number
+                select(versions.c.id).where(
+                    versions.c.slot_id == slot_id, versions.c.number == number
                 )
             )
             if version_id is None:
@@ -432,8 +426,8 @@ class ServiceStore:
             if named:
                 found = set(
                     conn.scalars(
-                        select(t.versions.c.number).where(
-                            t.versions.c.slot_id == slot.id, t.versions.c.number.in_(named)
+                        select(versions.c.number).where(
+                            versions.c.slot_id == slot.id, versions.c.number.in_(named)
                         )
                     )
                 )
@@ -445,8 +439,8 @@ class ServiceStore:
             existing: dict[str, int] = {}
             if client_ids:
                 rows = conn.execute(
-                    select(t.events.c.client_id, t.events.c.id).where(
-                        t.events.c.slot_id == slot.id, t.events.c.client_id.in_(client_ids)
+                    select(events.c.client_id, events.c.id).where(
+                        events.c.slot_id == slot.id, events.c.client_id.in_(client_ids)
                     )
                 )
                 existing = {str(r.client_id): int(r.id) for r in rows}
@@ -458,7 +452,7 @@ class ServiceStore:
                     continue
                 new_id = _new_id(
                     conn.execute(
-                        t.events.insert().values(
+                        events.insert().values(
                             slot_id=slot.id,
                             user_key=item.user or "",
                             client_id=item.id,
@@ -491,12 +485,12 @@ class ServiceStore:
         newest: bool = False,
     ) -> list[EventRecord]:
         """Events in id order; ``newest`` keeps the last ``limit`` of the range instead."""
-        query = select(t.events).where(t.events.c.slot_id == slot_id, t.events.c.id > after_id)
+        query = select(events).where(events.c.slot_id == slot_id, events.c.id > after_id)
         if user_key:
-            query = query.where(t.events.c.user_key == user_key)
+            query = query.where(events.c.user_key == user_key)
         if upto_id is not None:
-            query = query.where(t.events.c.id <= upto_id)
-        query = query.order_by(t.events.c.id.desc() if newest else t.events.c.id)
+            query = query.where(events.c.id <= upto_id)
+        query = query.order_by(events.c.id.desc() if newest else events.c.id)
         if limit is not None:
             query = query.limit(limit)
         with self.engine.connect() as conn:
@@ -507,33 +501,33 @@ class ServiceStore:
         self, slot_id: int, user_key: str, after_id: int
     ) -> tuple[int, int, float | None]:
         """(events in all, new events after ``after_id``, time of the oldest new one)."""
-        scope = [t.events.c.slot_id == slot_id]
+        scope = [events.c.slot_id == slot_id]
         if user_key:
-            scope.append(t.events.c.user_key == user_key)
+            scope.append(events.c.user_key == user_key)
         with self.engine.connect() as conn:
-            total = conn.scalar(select(func.count()).select_from(t.events).where(*scope)) or 0
+            total = conn.scalar(select(func.count()).select_from(events).where(*scope)) or 0
             new, oldest, _last = conn.execute(
-                select(func.count(), func.min(t.events.c.created_at), func.max(t.events.c.id))
-                .select_from(t.events)
-                .where(*scope, t.events.c.id > after_id)
+                select(func.count(), func.min(events.c.created_at), func.max(events.c.id))
+                .select_from(events)
+                .where(*scope, events.c.id > after_id)
             ).one()
         return int(total), int(new or 0), oldest
 
     def max_event_id(self, slot_id: int, user_key: str) -> int:
-        scope = [t.events.c.slot_id == slot_id]
+        scope = [events.c.slot_id == slot_id]
         if user_key:
-            scope.append(t.events.c.user_key == user_key)
+            scope.append(events.c.user_key == user_key)
         with self.engine.connect() as conn:
-            return int(conn.scalar(select(func.max(t.events.c.id)).where(*scope)) or 0)
+            return int(conn.scalar(select(func.max(events.c.id)).where(*scope)) or 0)
 
     def user_keys(self, slot_id: int, min_events: int) -> list[str]:
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(t.events.c.user_key)
-                .where(t.events.c.slot_id == slot_id, t.events.c.user_key != "")
-                .group_by(t.events.c.user_key)
+                select(events.c.user_key)
+                .where(events.c.slot_id == slot_id, events.c.user_key != "")
+                .group_by(events.c.user_key)
                 .having(func.count() >= min_events)
-                .order_by(t.events.c.user_key)
+                .order_by(events.c.user_key)
             )
             return [str(r.user_key) for r in rows]
 
@@ -541,18 +535,18 @@ class ServiceStore:
     def rounds(self, slot_id: int, limit: int = 50) -> list[RoundRecord]:
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(t.rounds)
-                .where(t.rounds.c.slot_id == slot_id)
-                .order_by(t.rounds.c.id.desc())
+                select(rounds)
+                .where(rounds.c.slot_id == slot_id)
+                .order_by(rounds.c.id.desc())
                 .limit(limit)
             )
             return [_round(r) for r in rows]
 
     def round(self, round_id: int, tenant_id: int | None = None) -> RoundRecord:
-        query = select(t.rounds).where(t.rounds.c.id == round_id)
+        query = select(rounds).where(rounds.c.id == round_id)
         if tenant_id is not None:
-            query = query.join(t.slots, t.slots.c.id == t.rounds.c.slot_id).where(
-                t.slots.c.tenant_id == tenant_id
+            query = query.join(slots, slots.c.id == rounds.c.slot_id).where(
+                slots.c.tenant_id == tenant_id
             )
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
@@ -563,22 +557,22 @@ class ServiceStore:
     def last_round(self, slot_id: int, user_key: str) -> RoundRecord | None:
         with self.engine.connect() as conn:
             row = conn.execute(
-                select(t.rounds)
-                .where(t.rounds.c.slot_id == slot_id, t.rounds.c.user_key == user_key)
-                .order_by(t.rounds.c.number.desc())
+                select(rounds)
+                .where(rounds.c.slot_id == slot_id, rounds.c.user_key == user_key)
+                .order_by(rounds.c.number.desc())
                 .limit(1)
             ).first()
         return None if row is None else _round(row)
 
     def spent(self, slot_id: int, day: str) -> Spend:
         """Running rounds count what they reserved; finished ones what they used."""
-        rollouts = func.coalesce(t.rounds.c.used_rollouts, t.rounds.c.reserved_rollouts)
-        usd = func.coalesce(t.rounds.c.used_usd, t.rounds.c.reserved_usd, 0.0)
+        rollouts = func.coalesce(rounds.c.used_rollouts, rounds.c.reserved_rollouts)
+        usd = func.coalesce(rounds.c.used_usd, rounds.c.reserved_usd, 0.0)
         with self.engine.connect() as conn:
             r, u = conn.execute(
                 select(
                     func.coalesce(func.sum(rollouts), 0), func.coalesce(func.sum(usd), 0.0)
-                ).where(t.rounds.c.slot_id == slot_id, t.rounds.c.day == day)
+                ).where(rounds.c.slot_id == slot_id, rounds.c.day == day)
             ).one()
         return Spend(int(r), float(u))
 
@@ -603,7 +597,7 @@ class ServiceStore:
             with self.engine.begin() as conn:
                 round_id = _new_id(
                     conn.execute(
-                        t.rounds.insert().values(
+                        rounds.insert().values(
                             slot_id=slot.id,
                             user_key=user_key,
                             number=number,
@@ -623,13 +617,13 @@ class ServiceStore:
                     )
                 )
                 conn.execute(
-                    update(t.rounds)
-                    .where(t.rounds.c.id == round_id)
+                    update(rounds)
+                    .where(rounds.c.id == round_id)
                     .values(run_path=run_path(round_id))
                 )
                 if slot.round_requested:
                     conn.execute(
-                        update(t.slots).where(t.slots.c.id == slot.id).values(round_requested=False)
+                        update(slots).where(slots.c.id == slot.id).values(round_requested=False)
                     )
         except IntegrityError:
             return None
@@ -642,40 +636,40 @@ class ServiceStore:
             ids = [
                 int(r.id)
                 for r in conn.execute(
-                    select(t.rounds.c.id)
-                    .where(t.rounds.c.status == "running", t.rounds.c.lease_until < now)
-                    .order_by(t.rounds.c.id)
+                    select(rounds.c.id)
+                    .where(rounds.c.status == "running", rounds.c.lease_until < now)
+                    .order_by(rounds.c.id)
                 )
             ]
         for round_id in ids:
             with self.engine.begin() as conn:
                 taken = conn.execute(
-                    update(t.rounds)
+                    update(rounds)
                     .where(
-                        t.rounds.c.id == round_id,
-                        t.rounds.c.status == "running",
-                        t.rounds.c.lease_until < now,
+                        rounds.c.id == round_id,
+                        rounds.c.status == "running",
+                        rounds.c.lease_until < now,
                     )
                     .values(
                         lease_owner=owner,
                         lease_until=now + lease_s,
-                        attempts=t.rounds.c.attempts + 1,
+                        attempts=rounds.c.attempts + 1,
                     )
                 ).rowcount
                 if not taken:
                     continue
-                attempts = conn.scalar(select(t.rounds.c.attempts).where(t.rounds.c.id == round_id))
+                attempts = conn.scalar(select(rounds.c.attempts).where(rounds.c.id == round_id))
                 if attempts is not None and attempts > max_attempts:
                     conn.execute(
-                        update(t.rounds)
-                        .where(t.rounds.c.id == round_id)
+                        update(rounds)
+                        .where(rounds.c.id == round_id)
                         .values(
                             status="failed",
                             finished_at=now,
                             lease_owner=None,
                             error=f"gave up after {max_attempts} attempts",
-                            used_rollouts=t.rounds.c.reserved_rollouts,
-                            used_usd=t.rounds.c.reserved_usd,
+                            used_rollouts=rounds.c.reserved_rollouts,
+                            used_usd=rounds.c.reserved_usd,
                         )
                     )
                     continue
@@ -687,11 +681,11 @@ class ServiceStore:
         with self.engine.begin() as conn:
             return bool(
                 conn.execute(
-                    update(t.rounds)
+                    update(rounds)
                     .where(
-                        t.rounds.c.id == round_id,
-                        t.rounds.c.lease_owner == owner,
-                        t.rounds.c.status == "running",
+                        rounds.c.id == round_id,
+                        rounds.c.lease_owner == owner,
+                        rounds.c.status == "running",
                     )
                     .values(lease_until=time.time() + lease_s)
                 ).rowcount
@@ -710,11 +704,11 @@ class ServiceStore:
 
         def write(conn: Connection) -> bool:
             owned = conn.execute(
-                update(t.rounds)
+                update(rounds)
                 .where(
-                    t.rounds.c.id == rnd.id,
-                    t.rounds.c.lease_owner == owner,
-                    t.rounds.c.status == "running",
+                    rounds.c.id == rnd.id,
+                    rounds.c.lease_owner == owner,
+                    rounds.c.status == "running",
                 )
                 .values(lease_until=now + 60.0)
             ).rowcount
@@ -723,7 +717,7 @@ class ServiceStore:
             version_id = None
             if outcome.components is not None:
                 base_number = conn.scalar(
-                    select(t.versions.c.number).where(t.versions.c.id == rnd.base_version_id)
+                    select(versions.c.number).where(versions.c.id == rnd.base_version_id)
                 )
                 version_id = self._insert_version(
                     conn,
@@ -738,8 +732,8 @@ class ServiceStore:
                 if outcome.promote:
                     self._promote(conn, rnd.slot_id, rnd.user_key, version_id)
             conn.execute(
-                update(t.rounds)
-                .where(t.rounds.c.id == rnd.id)
+                update(rounds)
+                .where(rounds.c.id == rnd.id)
                 .values(
                     status=status,
                     result_version_id=version_id,
@@ -785,12 +779,12 @@ class ServiceStore:
             values.update(lease_owner=None, lease_until=time.time() + retry_in)
         with self.engine.begin() as conn:
             conn.execute(
-                update(t.rounds)
-                .where(t.rounds.c.id == rnd.id, t.rounds.c.lease_owner == owner)
+                update(rounds)
+                .where(rounds.c.id == rnd.id, rounds.c.lease_owner == owner)
                 .values(**values)
             )
 
     def running_rounds(self) -> list[RoundRecord]:
         with self.engine.connect() as conn:
-            rows = conn.execute(select(t.rounds).where(t.rounds.c.status == "running"))
+            rows = conn.execute(select(rounds).where(rounds.c.status == "running"))
             return [_round(r) for r in rows]

@@ -21,7 +21,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from ..lm._secrets import scrub
+from ..lm import scrub
 from ._config import ServiceConfig
 from ._records import RoundRecord, Slot
 from ._round import RoundInputs, holdout_cost, run_round
