@@ -23,7 +23,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .._types import Feedback
+from .. import Feedback
 from ..lm import LM, ChatRequest, Message
 from ._records import EventRecord
 

@@ -15,13 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .._config import Budget
-from .._types import Feedback
-from ..api import aoptimize
+# Only the public API: the engine may change shape underneath without touching this.
+from .. import Budget, ChatStep, Feedback, Metric, Pipeline, SQLiteRunStore, aoptimize
 from ..lm import LM, CachedLM, ComposedLM, MeteredLM, UsageTracker
-from ..metric import Metric
-from ..program import ChatStep, Pipeline
-from ..store import SQLiteRunStore
 from ._config import ServiceConfig
 from ._errors import ServiceError
 from ._feedback import EventMetric, event_example, needs_judge, split
