@@ -75,10 +75,12 @@ def test_stale_round_is_taken_over_and_only_the_owner_finishes(store: ServiceSto
     _, slot_id = _slot(store)
     _start(store, slot_id, "w1")
     rnd = store.running_rounds()[0]
-    store.fail_round(rnd, "w1", "boom", final=False, retry_in=0.0)  # lease handed back
+    # The attempt failed: the lease is handed back and the retry gets a fresh run store.
+    store.fail_round(rnd, "w1", "boom", final=False, retry_in=0.0, run_path="/tmp/r.retry-2")
     time.sleep(0.01)
     taken = store.claim_stale("w2", 60.0, max_attempts=5)
     assert taken is not None and taken.lease_owner == "w2" and taken.attempts == 2
+    assert taken.run_path == "/tmp/r.retry-2" and taken.error == "boom"
     outcome = Outcome({"system": "better"}, True, {"holdout": 1.0}, 40, None)
     assert store.finish_round(taken, "w1", outcome) is None  # w1 lost its lease
     done = store.finish_round(taken, "w2", outcome)
