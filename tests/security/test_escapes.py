@@ -9,6 +9,7 @@ process outside, or leave a process behind.
 
 from __future__ import annotations
 
+import ast
 import os
 import signal
 import socket
@@ -27,10 +28,10 @@ from paretext.tasks import (
     SandboxLimits,
     SandboxResult,
     SandboxUnavailable,
+    _isolation,
     run_python,
     run_sandboxed,
 )
-from paretext.tasks import _isolation
 
 KEY = "sk-paretext-escape-test-0123456789abcdef"
 LIMITS = SandboxLimits(wall_seconds=5.0, cpu_seconds=3, memory_bytes=512 * 2**20)
@@ -70,7 +71,7 @@ def test_environment_is_empty_but_for_what_the_sandbox_sets() -> None:
     result = escape("import os; print(sorted(os.environ))")
     assert result.ok, result.stderr
     assert "OPENAI_API_KEY" not in result.stdout
-    names = eval(result.stdout)  # noqa: S307 - our own payload's repr of a list of str
+    names = ast.literal_eval(result.stdout)
     assert set(names) <= {"PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "PYTHONHASHSEED",
                           "PYTHONDONTWRITEBYTECODE", "PWD", "LC_CTYPE"}
 
@@ -104,14 +105,15 @@ def test_parent_proc_environ_is_unreachable_by_every_path() -> None:
                     print("chdir", entry, type(e).__name__)
         fd = os.open("/proc", os.O_RDONLY)
         try:
-            print("dir_fd", open("{host_pid}/environ", "rb", opener=lambda p, f: os.open(p, f, dir_fd=fd)).read())
+            opener = lambda p, f: os.open(p, f, dir_fd=fd)
+            print("dir_fd", open("{host_pid}/environ", "rb", opener=opener).read())
         except OSError as e:
             print("dir_fd refused", type(e).__name__)
         print("pids", sorted(int(p) for p in os.listdir("/proc") if p.isdigit()))
     """)
     assert result.ok, result.stderr
     assert "host pid refused" in result.stdout and "dir_fd refused" in result.stdout
-    pids = eval(lines(result)[-1].removeprefix("pids "))  # noqa: S307
+    pids = ast.literal_eval(lines(result)[-1].removeprefix("pids "))
     assert max(pids) < 10  # a PID namespace of its own: only the sandbox's processes
 
 
@@ -337,7 +339,7 @@ def test_only_standard_descriptors_are_inherited() -> None:
         result = escape("import os; print(sorted(int(f) for f in os.listdir('/proc/self/fd')))")
     finally:
         keep.close()
-    assert set(eval(result.stdout)) <= {0, 1, 2, 3}  # noqa: S307 - 3 is listdir's own
+    assert set(ast.literal_eval(result.stdout)) <= {0, 1, 2, 3}  # 3: listdir's own
 
 
 # -- 6. processes that try to outlive the run --------------------------------------------

@@ -235,9 +235,10 @@ class Sandbox:
                 if self.isolation == "namespaces"
                 else str(self._base / "audit" / "refusals.log")
             )
-            argv = [exe, "-I", "-X", "utf8", "-c", LAUNCH, BOOT, json.dumps({"report": report})]
+            boot = ["-c", LAUNCH, BOOT, json.dumps({"report": report})]
         else:
-            argv = [exe, "-I", "-X", "utf8", "main.py"]
+            boot = ["main.py"]
+        argv = [exe, "-I", "-S", "-X", "utf8", *boot]
         env = {"PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
         return self._spawn(argv, limits or SandboxLimits(), env, None, collect, paths)
 
@@ -299,13 +300,12 @@ class Sandbox:
             timed_out = not _wait_unreaped(proc.pid, limits.wall_seconds)
             _kill_group(proc.pid)
             if cgroup is not None:
-                cgroup.kill_and_remove()
-                cgroup = None
+                cgroup.kill()
             _, status, usage = os.wait4(proc.pid, 0)
             proc.returncode = returncode = os.waitstatus_to_exitcode(status)
         finally:
             if cgroup is not None:
-                cgroup.kill_and_remove()
+                cgroup.remove()
         seconds = time.monotonic() - started
         if self.isolation == "namespaces" and returncode > 128 and _is_signal(returncode - 128):
             returncode = -(returncode - 128)  # bwrap reports a signal death as 128 + signal
