@@ -156,6 +156,7 @@ def build_spec(
     cache_task_lm: bool = True,
     run_meta: Mapping[str, Any] | None = None,
     proposer: MutationProposer | None = None,
+    wait: bool = False,
 ) -> RunSpec:
     """Validate and resolve every input; spends nothing, touches disk only to open ``run``."""
     engine = engine or EngineConfig()
@@ -197,7 +198,12 @@ def build_spec(
         "n_val": len(val),
         **(run_meta or {}),
     }
-    store.open_run(fingerprint, meta)
+    try:
+        store.open_run(fingerprint, meta, wait=wait)
+    except BaseException:
+        if not isinstance(run, RunStore):
+            store.close()  # drops the writer lock too
+        raise
     return RunSpec(
         seed_components=components,
         train=train,
@@ -241,6 +247,7 @@ async def aoptimize(
     cache_task_lm: bool = True,
     run_meta: Mapping[str, Any] | None = None,
     proposer: MutationProposer | None = None,
+    wait: bool = False,
 ) -> Result:
     """Optimize the ``seed`` components of ``program`` for ``metric``.
 
@@ -249,6 +256,8 @@ async def aoptimize(
     and settings resumes exactly, paying for nothing already recorded.
     ``run_meta`` is stored with the run (the CLI keeps what it needs to resume).
     ``proposer`` replaces GEPA's reflective mutation (baselines use this seam).
+    Only one process may write a run: another one writing ``run`` is an error
+    naming it (``RunLocked``), unless ``wait=True`` queues behind it.
     """
     spec = build_spec(
         seed,
@@ -266,6 +275,7 @@ async def aoptimize(
         cache_task_lm=cache_task_lm,
         run_meta=run_meta,
         proposer=proposer,
+        wait=wait,
     )
     try:
         return await Engine(spec, observer).run()

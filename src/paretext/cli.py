@@ -22,6 +22,7 @@ or a plain function (mounted as one command).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib
 import json
@@ -344,12 +345,15 @@ def _mark_failed(run: Path, exc: BaseException) -> None:
     """Record in the store that the run died, so ``show`` and ``report`` say so."""
     from .store import SQLiteRunStore
 
+    if isinstance(exc, asyncio.CancelledError):
+        return  # the engine recorded "interrupted" itself
     try:
         store = SQLiteRunStore(run, create=False)
     except StoreError:
         return
     try:
-        if store.info().status == "running":
+        store.open_run(store.info().fingerprint, {})  # the writer lock, or nothing to do
+        if store.info().status in ("running", "interrupted"):
             store.finish({"error": f"{type(exc).__name__}: {exc}"}, status="failed")
     except StoreError:
         pass
@@ -364,6 +368,7 @@ def _execute(
     *,
     report: bool,
     mlflow: str | None,
+    wait: bool = False,
 ) -> int:
     from . import api
     from ._progress import make_observer
@@ -388,6 +393,7 @@ def _execute(
                 engine=EngineConfig(seed=settings.seed, concurrency=settings.concurrency),
                 observer=observer,
                 run_meta={"cli": settings.to_meta(budget.rollouts)},
+                wait=wait,
             )
     except (ConfigError, ProgramSignatureError, StoreError, KeyboardInterrupt):
         raise  # nothing ran, the store holds another run, or the run is merely interrupted
@@ -448,6 +454,12 @@ MlflowOpt = Annotated[
         metavar="EXPERIMENT",
         help="Log the run to this MLflow experiment at the end "
         "(MLFLOW_TRACKING_URI picks the server).",
+    ),
+]
+WaitOpt = Annotated[
+    bool,
+    typer.Option(
+        "--wait", help="If another process is writing this run, wait for it instead of failing."
     ),
 ]
 ConcurrencyOpt = Annotated[
@@ -525,6 +537,7 @@ def optimize(
     json_lines: JsonOpt = False,
     report: ReportOpt = True,
     mlflow: MlflowOpt = None,
+    wait: WaitOpt = False,
 ) -> None:
     """Optimize a program's prompts; the run is stored so it can be resumed and reported."""
     mode = _mode(quiet, json_lines)
@@ -543,7 +556,9 @@ def optimize(
             train=train,
             val=val,
         )
-        code = _execute(settings, run or _default_run(source), mode, report=report, mlflow=mlflow)
+        code = _execute(
+            settings, run or _default_run(source), mode, report=report, mlflow=mlflow, wait=wait
+        )
     raise typer.Exit(code)
 
 
@@ -572,13 +587,14 @@ def resume(
     json_lines: JsonOpt = False,
     report: ReportOpt = True,
     mlflow: MlflowOpt = None,
+    wait: WaitOpt = False,
 ) -> None:
     """Continue a run started by `paretext optimize`, exactly where it stopped."""
     mode = _mode(quiet, json_lines)
     with _errors():
         from .store import SQLiteRunStore
 
-        store = SQLiteRunStore(run, create=False)
+        store = SQLiteRunStore(run, create=False, read_only=True)
         try:
             settings = RunSettings.from_meta(store.info().meta, str(run))
         finally:
@@ -587,7 +603,7 @@ def resume(
             settings = replace(settings, budget=budget)
         if concurrency is not None:
             settings = replace(settings, concurrency=concurrency)
-        code = _execute(settings, run, mode, report=report, mlflow=mlflow)
+        code = _execute(settings, run, mode, report=report, mlflow=mlflow, wait=wait)
     raise typer.Exit(code)
 
 

@@ -28,7 +28,7 @@ def _reason(reason: str) -> str:
 
 def summary_renderables(data: ReportData) -> list[RenderableType]:
     status = {"finished": "green", "failed": "red"}.get(data.status, "yellow")
-    state = data.status if data.status != "running" else "running or interrupted (no summary yet)"
+    state = {"interrupted": "interrupted (resume to continue)"}.get(data.status, data.status)
     head = Text.assemble(
         ("run ", "bold"), (data.location or "in memory", "cyan"), "  ", (state, f"bold {status}")
     )

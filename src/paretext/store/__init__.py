@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ._base import SCHEMA_VERSION, EventRecord, LMCallRecord, RunInfo, RunStore
+from ._lock import RunLocked
 from ._memory import InMemoryRunStore
 from ._sqlite import SQLiteRunStore
 
@@ -14,6 +15,7 @@ __all__ = [
     "InMemoryRunStore",
     "LMCallRecord",
     "RunInfo",
+    "RunLocked",
     "RunStore",
     "SQLiteRunStore",
     "open_store",
