@@ -14,6 +14,7 @@ from collections.abc import Callable, Coroutine, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ._canonical import canonical_text, to_canonical
 from ._config import (
     Budget,
     EngineConfig,
@@ -22,7 +23,7 @@ from ._config import (
     StopConfig,
     config_fingerprint,
 )
-from ._ids import ExampleId, canonical_json
+from ._ids import ExampleId
 from ._types import Example, Result
 from .engine import Engine, EngineObserver, RunSpec
 from .errors import ConfigError
@@ -68,7 +69,7 @@ def _check_shared_ids(train: list[Example], val: list[Example]) -> None:
     val_by_id = {e.id: e for e in val}
     for e in train:
         other = val_by_id.get(e.id)
-        if other is not None and canonical_json(other.data) != canonical_json(e.data):
+        if other is not None and to_canonical(other.data) != to_canonical(e.data):
             raise ConfigError(
                 f"trainset and valset both have an example with id {e.id!r} but different contents"
             )
@@ -134,9 +135,12 @@ def _resolve_lm(lm: LM | str, role: str) -> LM:
     raise ConfigError(f"{role} LM must be an LM or a model string, got {type(lm).__name__}")
 
 
-def _data_hash(examples: list[Example]) -> str:
-    payload = canonical_json([[e.id, e.data] for e in examples])
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+def _data_hash(examples: list[Example], split: str) -> str:
+    """The fingerprint of a split: a canonical encoding, never ``repr`` (see ``_canonical``)."""
+    encoded = [[e.id, to_canonical(e.data, f"{split}set[{i}]")] for i, e in enumerate(examples)]
+    return hashlib.sha256(canonical_text(encoded).encode("utf-8", "surrogatepass")).hexdigest()[
+        :16
+    ]
 
 
 def build_spec(
@@ -169,6 +173,7 @@ def build_spec(
     train = _examples(trainset, "train")
     search_mode = valset is None
     val = train if valset is None else _examples(valset, "val")
+    data_hashes = {"train": _data_hash(train, "train"), "val": _data_hash(val, "val")}
     _check_shared_ids(train, val)
     resolved_budget = _budget(budget, len(val), len(components), reflection)
     reflection_model = _resolve_lm(reflection_lm, "reflection")
@@ -183,8 +188,7 @@ def build_spec(
         prog = prog.with_lm(MeteredLM(task_lm, tracker, role="task"))
     fingerprint = {
         "seed": components,
-        "train": _data_hash(train),
-        "val": _data_hash(val),
+        **data_hashes,
         "reflection_lm": reflection_model.model,
         "proposer": type(proposer).__name__ if proposer is not None else "ReflectionProposer",
         "config": {

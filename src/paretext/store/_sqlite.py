@@ -19,7 +19,6 @@ from .._types import Candidate, Proposal, Rollout
 from ..errors import StoreError
 from ..lm._base import ChatRequest, LMResponse
 from ._base import SCHEMA_VERSION, EventRecord, LMCallRecord, RunInfo, RunStore
-from ._lock import WriterLock, current_writer
 from ._codec import (
     candidate_from_row,
     candidate_to_row,
@@ -31,10 +30,15 @@ from ._codec import (
     rollout_from_row,
     rollout_to_row,
 )
+from ._lock import WriterLock, current_writer
 
 __all__ = ["SQLiteRunStore"]
 
 DB_NAME = "run.sqlite"
+
+# SQLite's primary result codes (https://sqlite.org/rescode.html), for naming a failure's cause.
+_SQLITE_PERM, _SQLITE_READONLY, _SQLITE_IOERR, _SQLITE_CORRUPT = 3, 8, 10, 11
+_SQLITE_FULL, _SQLITE_CANTOPEN, _SQLITE_NOTADB = 13, 14, 26
 
 # Migration i turns schema version i into version i + 1; version 0 is an empty file.
 MIGRATIONS: list[str] = [
@@ -339,18 +343,20 @@ class SQLiteRunStore(RunStore):
 def _store_error(path: Path, action: str, exc: sqlite3.DatabaseError) -> StoreError:
     """One line naming the real cause (disk full, read-only, corrupt), never SQLite's noise."""
     code = getattr(exc, "sqlite_errorcode", None)
-    if code == sqlite3.SQLITE_FULL:
+    primary = None if code is None else code & 0xFF  # extended codes carry the primary below
+    text = str(exc)
+    if primary == _SQLITE_FULL or "disk is full" in text:
         cause = "the disk is full (free some space, then resume)"
-    elif code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM) or "readonly" in str(exc):
+    elif primary in (_SQLITE_READONLY, _SQLITE_PERM) or "readonly" in text:
         cause = "it is read-only (show, export and report still work; resume needs write access)"
-    elif code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
-        cause = f"it is unreadable or corrupt ({exc})"
-    elif code == sqlite3.SQLITE_CANTOPEN:
-        cause = f"it cannot be opened ({exc}: is its directory writable?)"
-    elif code == sqlite3.SQLITE_IOERR or (code or 0) & 0xFF == sqlite3.SQLITE_IOERR:
-        cause = f"the disk reported an I/O error ({exc})"
+    elif primary in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+        cause = f"it is unreadable or corrupt ({text})"
+    elif primary == _SQLITE_CANTOPEN:
+        cause = f"it cannot be opened ({text}: is its directory writable?)"
+    elif primary == _SQLITE_IOERR:
+        cause = f"the disk reported an I/O error ({text})"
     else:
-        cause = str(exc)
-    if action == "open" and code not in (sqlite3.SQLITE_FULL,):
+        cause = text
+    if action == "open":
         return StoreError(f"the run store at {path} cannot be opened: {cause}")
     return StoreError(f"cannot {action} the run store at {path}: {cause}")
