@@ -38,7 +38,12 @@ class Budget:
     def __post_init__(self) -> None:
         for name in ("rollouts", "usd", "tokens", "minutes"):
             value = getattr(self, name)
-            if value is not None and (not isinstance(value, int | float) or value <= 0):
+            if value is not None and (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+                or value <= 0
+            ):
                 raise ConfigError(f"Budget.{name} must be a positive number, got {value!r}")
         if all(getattr(self, n) is None for n in ("rollouts", "usd", "tokens", "minutes")):
             raise ConfigError("a Budget needs at least one of rollouts, usd, tokens or minutes")
@@ -152,8 +157,23 @@ class EngineConfig:
     frontier: Literal["instance", "objective", "hybrid"] = "instance"
     perfect_score: float = 1.0
     fail_fast_after: int = 10
+    #: Seconds one rollout (program and metric) may take; a slower one is recorded as a
+    #: failed rollout.  ``None``: no limit.  (A blocked *sync* program's thread cannot be
+    #: killed: it is abandoned, and does not keep the process alive at exit.)
+    rollout_timeout: float | None = None
 
     def __post_init__(self) -> None:
+        timeout = self.rollout_timeout
+        if timeout is not None and (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, int | float)
+            or not math.isfinite(timeout)
+            or timeout <= 0
+        ):
+            raise ConfigError(
+                "EngineConfig.rollout_timeout must be a positive number of seconds, "
+                f"got {timeout!r}"
+            )
         if self.concurrency < 1:
             raise ConfigError("EngineConfig.concurrency must be >= 1")
         if self.proposals_in_flight < 1:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import hashlib
+import threading
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -192,7 +193,7 @@ def build_spec(
         "reflection_lm": reflection_model.model,
         "proposer": type(proposer).__name__ if proposer is not None else "ReflectionProposer",
         "config": {
-            "EngineConfig": _without(engine, "concurrency"),
+            "EngineConfig": _without(engine, "concurrency", "rollout_timeout"),
             **config_fingerprint(reflection, merge),
         },
     }
@@ -228,7 +229,8 @@ def build_spec(
 
 
 def _without(cfg: EngineConfig, *fields: str) -> dict[str, Any]:
-    """Settings that change only speed (like ``concurrency``) may differ on resume."""
+    """Settings that change only speed (``concurrency``) or guard against hangs
+    (``rollout_timeout``) may differ on resume: recorded rollouts replay either way."""
     data = config_fingerprint(cfg)["EngineConfig"]
     return {k: v for k, v in data.items() if k not in fields}
 
@@ -313,7 +315,47 @@ def _run_sync(coro: Coroutine[Any, Any, T]) -> T:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(coro)
+        return _run_on_own_loop(coro)
     # Called from inside a running loop (a notebook): run on a private loop in a thread.
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coro).result()
+        return pool.submit(_run_on_own_loop, coro).result()
+
+
+def _run_on_own_loop(coro: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` whose worker threads (sync programs and metrics) never hold up the exit.
+
+    A sync program that blocks forever cannot be killed; after its rollout timed out, or
+    after a second Ctrl-C, its thread is abandoned instead of joined.
+    """
+    async def main() -> T:
+        asyncio.get_running_loop().set_default_executor(_DaemonExecutor())
+        return await coro
+
+    return asyncio.run(main())
+
+
+class _DaemonExecutor(concurrent.futures.ThreadPoolExecutor):
+    """One daemon thread per call: nothing to join at shutdown or at interpreter exit.
+
+    (A ``ThreadPoolExecutor`` only because asyncio accepts no other default executor;
+    its pool is never used.)
+    """
+
+    def submit(
+        self, fn: Callable[..., T], /, *args: Any, **kwargs: Any
+    ) -> concurrent.futures.Future[T]:
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+        def work() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                future.set_result(fn(*args, **kwargs))
+            except BaseException as exc:
+                future.set_exception(exc)
+
+        threading.Thread(target=work, name="paretext-worker", daemon=True).start()
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Nothing to wait for: the threads are daemons."""

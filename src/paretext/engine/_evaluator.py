@@ -21,8 +21,9 @@ from .._types import Example, Rollout, TraceStep
 from ..metric import Metric
 from ..program import Program
 from ..store import RunStore
+from ..store._codec import as_stored
 
-__all__ = ["Evaluator"]
+__all__ = ["Evaluator", "run_rollout"]
 
 Key = tuple[str, ExampleId]
 
@@ -45,12 +46,14 @@ class Evaluator:
         examples: Mapping[ExampleId, Example],
         store: RunStore,
         limiter: asyncio.Semaphore,
+        timeout: float | None = None,
     ) -> None:
         self._program = program
         self._metric = metric
         self._examples = examples
         self._store = store
         self._limiter = limiter
+        self._timeout = timeout
         self._known: dict[Key, Rollout] = {}
         self._flights: SingleFlight[Key, Rollout] = SingleFlight()
 
@@ -79,37 +82,89 @@ class Evaluator:
         self, components: Mapping[str, str], candidate_hash: str, example: Example
     ) -> Rollout:
         async with self._limiter:
-            try:
-                result = await self._program.run(dict(components), example.data)
-            except Exception as exc:
-                message = _error_text(exc)
-                return Rollout(
-                    candidate_hash,
-                    example.id,
-                    None,
-                    (),
-                    0.0,
-                    f"The program failed on this example: {message}",
-                    error=message,
-                )
-            output = _normalise(result.output)
-            trace = tuple(
-                TraceStep(s.component, _normalise(s.inputs), _normalise(s.output), s.name)
-                for s in result.trace
+            return await run_rollout(
+                self._program,
+                self._metric,
+                components,
+                candidate_hash,
+                example,
+                timeout=self._timeout,
             )
-            try:
-                feedback = await self._metric(example.data, output, trace)
-            except Exception as exc:
-                message = f"metric failed: {_error_text(exc)}"
-                return Rollout(
-                    candidate_hash, example.id, output, trace, 0.0, message, error=message
-                )
-        return Rollout(
-            candidate_hash,
-            example.id,
-            output,
-            trace,
-            feedback.score,
-            feedback.text,
-            objectives=dict(feedback.objectives),
+
+
+#: What user code may raise that is still one example's failure (``sys.exit()`` included).
+USER_FAILURES = (Exception, SystemExit)
+
+
+async def run_rollout(
+    program: Program,
+    metric: Metric,
+    components: Mapping[str, str],
+    candidate_hash: str,
+    example: Example,
+    *,
+    timeout: float | None = None,
+) -> Rollout:
+    """Program then metric for one pair, within ``timeout`` seconds.
+
+    Whatever goes wrong with this one example (an exception, ``sys.exit()``, an output
+    that cannot be recorded, a timeout) becomes one failed rollout naming it; never raised.
+    The rollout is returned as the store will read it back, so a resumed run sees the same.
+    """
+    try:
+        rollout = await asyncio.wait_for(
+            _program_then_metric(program, metric, components, candidate_hash, example), timeout
         )
+    except asyncio.TimeoutError:  # the builtin TimeoutError only from Python 3.11
+        message = f"timed out after {timeout:g} s (EngineConfig.rollout_timeout)"
+        rollout = _failed(candidate_hash, example, None, (), f"The program {message}", message)
+    return as_stored(rollout)
+
+
+async def _program_then_metric(
+    program: Program,
+    metric: Metric,
+    components: Mapping[str, str],
+    candidate_hash: str,
+    example: Example,
+) -> Rollout:
+    try:
+        result = await program.run(dict(components), example.data)
+    except USER_FAILURES as exc:
+        message = _error_text(exc)
+        why = f"The program failed on this example: {message}"
+        return _failed(candidate_hash, example, None, (), why, message)
+    try:
+        output = _normalise(result.output)
+        trace = tuple(
+            TraceStep(s.component, _normalise(s.inputs), _normalise(s.output), s.name)
+            for s in result.trace
+        )
+    except (ValueError, TypeError, RecursionError) as exc:
+        message = f"the program's output cannot be recorded: {type(exc).__name__}: {exc}"
+        return _failed(candidate_hash, example, None, (), message, message)
+    try:
+        feedback = await metric(example.data, output, trace)
+    except USER_FAILURES as exc:
+        message = f"metric failed: {_error_text(exc)}"
+        return _failed(candidate_hash, example, output, trace, message, message)
+    return Rollout(
+        candidate_hash,
+        example.id,
+        output,
+        trace,
+        feedback.score,
+        feedback.text,
+        objectives=dict(feedback.objectives),
+    )
+
+
+def _failed(
+    candidate_hash: str,
+    example: Example,
+    output: Any,
+    trace: tuple[TraceStep, ...],
+    feedback: str,
+    error: str,
+) -> Rollout:
+    return Rollout(candidate_hash, example.id, output, trace, 0.0, feedback, error=error)

@@ -24,7 +24,7 @@ from typing import Any
 from .._config import Budget, EngineConfig, MergeConfig, ReflectionConfig, StopConfig
 from .._ids import CandidateId, ExampleId, content_hash
 from .._types import Candidate, Example, Proposal, Result, Rollout
-from ..errors import EvaluationsFailed, LMError, ReflectionParseError
+from ..errors import EvaluationsFailed, LMError, ReflectionParseError, StoreError
 from ..lm._base import LM
 from ..lm._usage import UsageTracker
 from ..metric import Metric
@@ -94,7 +94,9 @@ class Engine:
         self._limiter = asyncio.Semaphore(cfg.concurrency)
         examples = {e.id: e for e in (*spec.train, *spec.val)}
         self._examples: dict[ExampleId, Example] = examples
-        self.evaluator = Evaluator(spec.program, spec.metric, examples, spec.store, self._limiter)
+        self.evaluator = Evaluator(
+            spec.program, spec.metric, examples, spec.store, self._limiter, cfg.rollout_timeout
+        )
         self.ledger = Ledger(spec.budget.rollouts)
         self.state = CommittedState(cfg.frontier, [e.id for e in spec.val])
         self._val_ids = tuple(e.id for e in spec.val)
@@ -116,6 +118,9 @@ class Engine:
         )
         self._event_seq = 0
         self._external_stop: str | None = None
+        self._signalled = False  # a signal asked to stop: the run ends "interrupted", resumable
+        self._aborted = False  # a second request cancelled the run
+        self._in_flight = 0
         self._task: asyncio.Task[Any] | None = None
         # Each proposal's child hash once known (None: no child), so a proposal can skip a
         # text an earlier proposal still in flight is already evaluating.
@@ -138,13 +143,16 @@ class Engine:
                 await self._evaluate_seed()
                 stop_reason = await self._search()
         except asyncio.CancelledError:
-            spec.store.finish({"error": "cancelled; resume to continue"}, status="interrupted")
+            _record_end(spec.store, {"error": "cancelled; resume to continue"}, "interrupted")
+            if self._aborted:
+                raise KeyboardInterrupt("aborted by a second stop request") from None
             raise
         except BaseException as exc:
-            spec.store.finish({"error": f"{type(exc).__name__}: {exc}"}, status="failed")
+            _record_end(spec.store, {"error": f"{type(exc).__name__}: {exc}"}, "failed")
             raise
         result = self._result(stop_reason)
-        spec.store.finish(_summary(result, time.monotonic() - started))
+        status = "interrupted" if self._signalled else "finished"
+        spec.store.finish(_summary(result, time.monotonic() - started), status=status)
         self.observer.on_finish(result)
         return result
 
@@ -155,8 +163,16 @@ class Engine:
         and a later run with the same path resumes from it.
         """
         if self._external_stop is not None and self._task is not None:
+            self._aborted = True
             self._task.cancel()
         self._external_stop = self._external_stop or reason
+
+    def _on_signal(self, sig: signal.Signals) -> None:
+        first = self._external_stop is None
+        self._signalled = True
+        self.request_stop(f"stopped by {sig.name}")
+        if first:
+            self.observer.on_stop_requested(f"stopped by {sig.name}", self._in_flight)
 
     # -- seed --------------------------------------------------------------------
     async def _evaluate_seed(self) -> None:
@@ -230,11 +246,13 @@ class Engine:
                     self._child_hash[iteration] = asyncio.get_running_loop().create_future()
                     in_flight.append((plan, asyncio.create_task(self._execute(plan))))
                     iteration += 1
+                self._in_flight = len(in_flight)
                 if not in_flight:
                     return stop_reason or "budget exhausted"
                 _plan, task = in_flight[0]
                 outcome = await task
                 in_flight.popleft()
+                self._in_flight = len(in_flight)
                 self._commit(outcome)
         finally:
             for _, task in in_flight:
@@ -543,7 +561,7 @@ class Engine:
         installed: list[signal.Signals] = []
         for sig in (signal.SIGINT, signal.SIGTERM):
             try:
-                loop.add_signal_handler(sig, self.request_stop, f"stopped by {sig.name}")
+                loop.add_signal_handler(sig, self._on_signal, sig)
                 installed.append(sig)
             except (NotImplementedError, RuntimeError, ValueError):
                 pass
@@ -552,6 +570,13 @@ class Engine:
         finally:
             for sig in installed:
                 loop.remove_signal_handler(sig)
+
+
+def _record_end(store: RunStore, summary: Mapping[str, Any], status: str) -> None:
+    """Record how the run ended; a store that cannot be written (disk full) must not hide
+    the error that ended the run."""
+    with contextlib.suppress(StoreError):
+        store.finish(summary, status=status)
 
 
 def _summary(result: Result, seconds: float) -> dict[str, Any]:
