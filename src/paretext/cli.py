@@ -395,8 +395,16 @@ def _execute(
                 run_meta={"cli": settings.to_meta(budget.rollouts)},
                 wait=wait,
             )
-    except (ConfigError, ProgramSignatureError, StoreError, KeyboardInterrupt):
-        raise  # nothing ran, the store holds another run, or the run is merely interrupted
+    except KeyboardInterrupt:
+        # A second Ctrl-C (or one before the run's own handlers were in place).
+        typer.echo(
+            f"paretext: aborted; everything recorded is kept: continue with "
+            f"`paretext resume {run}`",
+            err=True,
+        )
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except (ConfigError, ProgramSignatureError, StoreError):
+        raise  # nothing ran, or the store holds another run, is locked, full or read-only
     except BaseException as exc:
         _mark_failed(run, exc)
         raise

@@ -1,0 +1,68 @@
+"""Running the real ``paretext`` command in a subprocess, and task files for it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+ENTRY = "import sys; sys.argv[0] = 'paretext'; from paretext.cli import main; main()"
+
+TASK = """
+import time
+from paretext.testing import RuleWorld, rule_reflector
+
+world = RuleWorld()
+data = world.examples()
+seed = {{"system": "Solve it."}}
+metric = world.metric
+trainset = data[:15]
+valset = data[15:]
+reflection_lm = rule_reflector(1)
+
+{program}
+"""
+
+#: Each rollout takes a little while, so a run lasts long enough to be signalled.
+SLOW = """
+def program(candidate, example):
+    time.sleep({delay})
+    return world.program(candidate, example)
+"""
+
+#: After the seed, a rollout never returns: only a second signal ends the run.
+STUCK_AFTER_SEED = """
+def program(candidate, example):
+    if candidate["system"] != "Solve it.":
+        time.sleep(3600)
+    return world.program(candidate, example)
+"""
+
+
+def write_task(directory: Path, program: str, name: str = "task.py", **fmt: Any) -> Path:
+    path = directory / name
+    body = textwrap.dedent(program).format(**fmt)
+    path.write_text(textwrap.dedent(TASK).format(program=body), encoding="utf-8")
+    return path
+
+
+def cli_argv(*args: str | Path) -> list[str]:
+    return [sys.executable, "-c", ENTRY, *map(str, args)]
+
+
+def popen(*args: str | Path, prefix: Sequence[str] = ()) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*prefix, *cli_argv(*args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def run(*args: str | Path, prefix: Sequence[str] = (), timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*prefix, *cli_argv(*args)], capture_output=True, text=True, timeout=timeout, check=False
+    )
