@@ -62,7 +62,9 @@ def popen(*args: str | Path, prefix: Sequence[str] = ()) -> subprocess.Popen[str
     )
 
 
-def run(*args: str | Path, prefix: Sequence[str] = (), timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str | Path, prefix: Sequence[str] = (), timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*prefix, *cli_argv(*args)], capture_output=True, text=True, timeout=timeout, check=False
     )

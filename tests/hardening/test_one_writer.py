@@ -47,7 +47,9 @@ def test_wait_queues_behind_the_writer_and_pays_nothing_twice(tmp_path: Path) ->
     task = write_task(tmp_path, SLOW, delay=0.05)
     first = popen("optimize", task, "--run", tmp_path / "run", "-q", "--no-report", "-j", "1")
     _wait_for_lock(tmp_path / "run")
-    second = popen("optimize", task, "--run", tmp_path / "run", "-q", "--no-report", "-j", "1", "--wait")
+    second = popen(
+        "optimize", task, "--run", tmp_path / "run", "-q", "--no-report", "-j", "1", "--wait"
+    )
     _, err = first.communicate(timeout=120)
     assert first.returncode == 0, err
     first_done = time.time()

@@ -101,6 +101,12 @@ class SQLiteRunStore(RunStore):
                 raise StoreError(
                     f"cannot create the run store at {self.path}: {exc.strerror or exc}"
                 ) from None
+        if not read_only and not all(os.access(p, os.W_OK) for p in (self.path.parent, self.path)
+                                     if p.exists()):
+            raise StoreError(
+                f"the run store at {self.path} is read-only: show, export and report still work; "
+                "to run or resume it, make it writable or copy it elsewhere"
+            )
         self._lock = threading.Lock()
         self._writer = WriterLock(self.path.with_name(self.path.name + ".lock"), self.location)
         try:
@@ -352,7 +358,7 @@ def _store_error(path: Path, action: str, exc: sqlite3.DatabaseError) -> StoreEr
     elif primary in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
         cause = f"it is unreadable or corrupt ({text})"
     elif primary == _SQLITE_CANTOPEN:
-        cause = f"it cannot be opened ({text}: is its directory writable?)"
+        cause = f"SQLite cannot open it ({text}: is its directory writable?)"
     elif primary == _SQLITE_IOERR:
         cause = f"the disk reported an I/O error ({text})"
     else:
