@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 import paretext as pt
-from paretext._canonical import canonical_hash, to_canonical
 from paretext.testing import RuleWorld, rule_reflector
 
 SCRIPT = """
@@ -92,11 +91,15 @@ def test_values_without_a_stable_encoding_are_refused_naming_the_field(tmp_path:
     ],
 )
 def test_unencodable_keys_are_refused(value: object, message: str) -> None:
+    from paretext._canonical import to_canonical
+
     with pytest.raises(pt.errors.ConfigError, match=message):
         to_canonical(value, "trainset[0]")
 
 
 def test_circular_data_is_refused() -> None:
+    from paretext._canonical import to_canonical
+
     loop: list[object] = []
     loop.append(loop)
     with pytest.raises(pt.errors.ConfigError, match="contains itself"):
@@ -106,12 +109,16 @@ def test_circular_data_is_refused() -> None:
 def test_plain_json_keeps_its_old_fingerprint() -> None:
     import hashlib
 
+    from paretext._canonical import canonical_hash
+
     data = {"b": [1, 2.5, None, True], "a": "é\udcff"}
     old = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     assert canonical_hash(data) == hashlib.sha256(old.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def test_sets_encode_sorted_and_dataclasses_by_field() -> None:
+    from paretext._canonical import to_canonical
+
     @dataclasses.dataclass
     class P:
         a: int
