@@ -15,14 +15,14 @@ __all__ = ["BOOT", "LAUNCH"]
 # Runs inside the child before the user's code.  Everything it needs is imported
 # before the audit hook goes in; the hook then guards every later operation.
 BOOT = r"""
-import _thread, json, os, sys, traceback
-cfg = json.loads(sys.argv[2])
+import _thread, os, sys
+_report_path = sys.argv[2]
 sys.argv = ["main.py"]
 sys.path[:] = [p for p in sys.path if p not in ("", os.getcwd())]
 
 ROOT = os.path.realpath(os.getcwd())
 PID = os.getpid()
-_report = open(cfg["report"], "a", buffering=1, encoding="utf-8")
+_report = open(_report_path, "a", buffering=1, encoding="utf-8")
 with open("main.py", encoding="utf-8") as _f:
     _source = _f.read()
 DENY = {
@@ -90,7 +90,7 @@ def _hook(event, args):
     finally:
         _busy.discard(me)
 
-def _user_frames(report):
+def _user_frames(report, traceback):
     # Keep the user's frames only: the sandbox's own are noise in feedback.
     seen = set()
     while report is not None and id(report) not in seen:
@@ -102,6 +102,7 @@ def _user_frames(report):
 try:
     _code = compile(_source, "main.py", "exec")
 except SyntaxError:
+    import traceback  # imported only when needed: start-up time counts on every run
     traceback.print_exc(limit=0)
     sys.exit(1)
 _globals = {"__name__": "__main__", "__file__": "main.py", "__builtins__": __builtins__}
@@ -111,8 +112,9 @@ try:
 except SystemExit:
     raise
 except BaseException as _exc:
+    import traceback
     _error = traceback.TracebackException.from_exception(_exc)
-    _user_frames(_error)
+    _user_frames(_error, traceback)
     sys.stderr.write("".join(_error.format()))
     sys.stderr.flush()
     os._exit(1)

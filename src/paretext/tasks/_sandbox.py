@@ -23,7 +23,6 @@ then run).  :func:`run_python` runs a Python source as ``main.py``.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import select
 import signal
@@ -235,7 +234,7 @@ class Sandbox:
                 if self.isolation == "namespaces"
                 else str(self._base / "audit" / "refusals.log")
             )
-            boot = ["-c", LAUNCH, BOOT, json.dumps({"report": report})]
+            boot = ["-c", LAUNCH, BOOT, report]
         else:
             boot = ["main.py"]
         argv = [exe, "-I", "-S", "-X", "utf8", *boot]
