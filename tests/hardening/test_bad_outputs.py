@@ -44,7 +44,7 @@ def test_a_bad_output_is_one_failed_rollout(case: str, tmp_path: Path) -> None:
         return make() if example["id"] == BAD else WORLD.program(candidate, example)
 
     result = WORLD.optimize(train=15, program=program, budget=60, run=tmp_path / "run")
-    assert any(message in f for f in result.failures), result.failures
+    assert any(message in str(f) for f in result.failures), result.failures
     again = WORLD.optimize(train=15, program=program, budget=60, run=tmp_path / "run")
     assert [c.components for c in again.candidates] == [c.components for c in result.candidates]
 
@@ -111,7 +111,7 @@ def test_wrong_feedback_types_are_one_failed_rollout(feedback: pt.Feedback, mess
 
     result = pt.optimize({"system": "Solve it."}, WORLD.program, metric, data[:15], data[15:],
                          reflection_lm=rule_reflector(1), budget=60)
-    assert any(message in f for f in result.failures), result.failures
+    assert any(message in str(f) for f in result.failures), result.failures
 
 
 def test_budget_nan_is_refused() -> None:

@@ -95,7 +95,7 @@ def test_a_rollout_that_never_returns_times_out_async() -> None:
     result = world.optimize(
         train=15, program=program, budget=60, engine=pt.EngineConfig(rollout_timeout=0.3)
     )
-    assert any("timed out after 0.3 s" in f for f in result.failures), result.failures
+    assert any("timed out after 0.3 s" in str(f) for f in result.failures), result.failures
 
 
 def test_a_blocked_sync_program_neither_hangs_the_run_nor_the_exit(tmp_path: Path) -> None:
@@ -117,7 +117,7 @@ def test_a_blocked_sync_program_neither_hangs_the_run_nor_the_exit(tmp_path: Pat
             result = world.optimize(
                 train=15, program=program, budget=60, engine=pt.EngineConfig(rollout_timeout=0.3)
             )
-            print([f for f in result.failures if "timed out" in f])
+            print([str(f) for f in result.failures if "timed out" in str(f)])
             """
         )
     )

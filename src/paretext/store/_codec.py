@@ -8,7 +8,8 @@ from typing import Any, cast
 
 from .._ids import CandidateId, ExampleId
 from .._types import Candidate, Origin, Proposal, Rollout, TraceStep
-from ..lm._base import LMResponse, Usage
+from .._verdict import Verdict
+from ..lm import LMResponse, Usage
 
 __all__ = [
     "as_stored",
@@ -20,7 +21,7 @@ __all__ = [
     "response_from_row",
     "rollout_from_row",
     "rollout_to_row",
-    "text",
+    "safe_text",
 ]
 
 
@@ -30,7 +31,7 @@ def dumps(value: Any) -> str:
     return out if _encodable(out) else json.dumps(value, ensure_ascii=True, default=repr)
 
 
-def text(value: str | None) -> str | None:
+def safe_text(value: str | None) -> str | None:
     """A plain text column: lone surrogates (not UTF-8) written as ``\\udcff`` escapes."""
     if value is None or _encodable(value):
         return value
@@ -70,9 +71,9 @@ def rollout_to_row(r: Rollout) -> tuple[Any, ...]:
         dumps(r.output),
         dumps(_trace_to_json(r.trace)),
         r.score,
-        text(r.feedback),
+        safe_text(r.feedback),
         dumps(dict(r.objectives)),
-        text(r.error),
+        safe_text(r.error),
     )
 
 
@@ -128,13 +129,14 @@ def proposal_to_row(p: Proposal) -> tuple[Any, ...]:
         p.parent_gate_score,
         p.child_gate_score,
         int(p.accepted),
-        text(p.reason),
+        p.verdict.value,
+        safe_text(p.reason),
         p.candidate_id,
     )
 
 
 def proposal_from_row(row: tuple[Any, ...]) -> Proposal:
-    it, kind, parents, comps, texts, gate, pscore, cscore, accepted, reason, cid = row
+    it, kind, parents, comps, texts, gate, pscore, cscore, _accepted, verdict, reason, cid = row
     return Proposal(
         iteration=it,
         kind=kind,
@@ -144,7 +146,7 @@ def proposal_from_row(row: tuple[Any, ...]) -> Proposal:
         gate_examples=tuple(ExampleId(e) for e in json.loads(gate)),
         parent_gate_score=pscore,
         child_gate_score=cscore,
-        accepted=bool(accepted),
+        verdict=Verdict(verdict),
         reason=reason,
         candidate_id=None if cid is None else CandidateId(cid),
     )
@@ -153,7 +155,7 @@ def proposal_from_row(row: tuple[Any, ...]) -> Proposal:
 def response_to_row(r: LMResponse) -> tuple[Any, ...]:
     return (
         r.model,
-        text(r.text),
+        safe_text(r.text),
         r.usage.prompt_tokens,
         r.usage.completion_tokens,
         r.finish_reason,
