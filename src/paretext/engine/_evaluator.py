@@ -15,8 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from .._flight import SingleFlight
 from .._ids import ExampleId
 from .._types import Rollout
-from ..store import RunStore
-from ..store._codec import as_stored
+from ..store import RunStore, as_stored
 from ._budget import Reservation
 from ._executor import RolloutExecutor, failed_rollout
 
