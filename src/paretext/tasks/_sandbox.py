@@ -296,7 +296,7 @@ class Sandbox:
                     start_new_session=True,
                     close_fds=True,
                 )
-            timed_out = not _wait_unreaped(proc.pid, limits.wall_seconds)
+            timed_out = not _wait_unreaped(proc, limits.wall_seconds)
             _kill_group(proc.pid)
             if cgroup is not None:
                 cgroup.kill()
@@ -411,8 +411,9 @@ def _minimal_env(home: str, tmp: str) -> dict[str, str]:
     }
 
 
-def _wait_unreaped(pid: int, timeout: float) -> bool:
+def _wait_unreaped(proc: subprocess.Popen[bytes], timeout: float) -> bool:
     """Wait for exit without reaping, so the process group id stays ours to kill."""
+    pid = proc.pid
     try:
         pidfd = os.pidfd_open(pid)
     except OSError:  # pragma: no cover - kernels before 5.3
