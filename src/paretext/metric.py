@@ -48,7 +48,6 @@ def _coerce(value: Any, perfect: float) -> Feedback:
         raise MetricError(f"metric returned score {fb.score!r} outside [0, {perfect}]")
     if not isinstance(fb.objectives, Mapping):
         kind = type(fb.objectives).__name__
-        kind = type(fb.objectives).__name__
         raise MetricError(f"metric objectives must be a mapping, got {kind}")
     for name, val in fb.objectives.items():
         if not isinstance(name, str):

@@ -22,7 +22,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def _safe(text: object) -> Text:
-    """Run text (LM-written, user-written) as plain text: control characters shown escaped
+    """Any text (LM-written, user-written) as plain text: control characters shown escaped
     (an ``ESC[...`` sequence would otherwise drive the terminal) and no rich markup parsed."""
     return Text(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text)))
 
