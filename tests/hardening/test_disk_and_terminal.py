@@ -93,3 +93,34 @@ def test_show_escapes_control_characters(tmp_path: Path) -> None:
     assert shown.exit_code == 0, shown.output
     assert "\x1b" not in shown.output and "\x07" not in shown.output and "\x9b" not in shown.output
     assert "\\x1b[2J" in shown.output and "boom" in shown.output
+
+
+def test_a_deleted_wal_file_loses_nothing_to_a_kill(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(
+        f"""
+        import os
+        from paretext._types import Rollout
+        from paretext.store import SQLiteRunStore
+
+        store = SQLiteRunStore({str(tmp_path / "run")!r})
+        store.open_run({{"a": 1}}, {{}})
+        store.put_rollout(Rollout("h", "before", "out", (), 1.0, "ok"))
+        os.unlink(store.path.with_name("run.sqlite-wal"))
+        store.put_rollout(Rollout("h", "after", "out", (), 1.0, "paid for"))
+        os._exit(9)  # killed: no close, no checkpoint at exit
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 9, done.stderr
+    from paretext.store import SQLiteRunStore
+
+    store = SQLiteRunStore(tmp_path / "run", create=False)
+    try:
+        assert {r.example_id for r in store.rollouts()} == {"before", "after"}
+    finally:
+        store.close()

@@ -122,6 +122,7 @@ class SQLiteRunStore(RunStore):
                 "to run or resume it, make it writable or copy it elsewhere"
             )
         self._lock = threading.Lock()
+        self._wal = self.path.with_name(self.path.name + "-wal")
         self._writer = WriterLock(self.path.with_name(self.path.name + ".lock"), self.location)
         try:
             self._conn = self._connect()
@@ -197,6 +198,10 @@ class SQLiteRunStore(RunStore):
         with self._lock:
             try:
                 self._conn.execute(sql, params)
+                if not self._wal.exists():
+                    # Someone deleted the -wal file: what is written now would live only in
+                    # an unlinked file and die with this process.  Copy it into the database.
+                    self._conn.execute("PRAGMA wal_checkpoint(FULL)")
             except sqlite3.DatabaseError as exc:
                 raise _store_error(self.path, "write", exc) from None
 
