@@ -1,7 +1,7 @@
 """How a sandboxed command is isolated: bubblewrap namespaces, rlimits, a pids cgroup.
 
 The command line is built here and nowhere else: :func:`bwrap_argv` wraps a
-command in new user, PID, IPC, UTS, cgroup and (unless asked otherwise) network
+command in new user, PID, IPC, UTS and (unless asked otherwise) network
 namespaces, with an empty environment, read-only system paths, a private
 ``/work`` and ``/tmp``, and a fresh ``/proc`` that shows only the sandbox's own
 processes.  :func:`rlimit_argv` prefixes ``prlimit`` (util-linux).  A pids
@@ -126,7 +126,6 @@ def bwrap_argv(
         "--unshare-pid",
         "--unshare-ipc",
         "--unshare-uts",
-        "--unshare-cgroup-try",
         "--die-with-parent",
         "--new-session",
         "--cap-drop",
