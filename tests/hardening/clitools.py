@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,13 +54,21 @@ def cli_argv(*args: str | Path) -> list[str]:
     return [sys.executable, "-c", ENTRY, *map(str, args)]
 
 
-def popen(*args: str | Path, prefix: Sequence[str] = ()) -> subprocess.Popen[str]:
-    return subprocess.Popen(
+@contextlib.contextmanager
+def popen(*args: str | Path, prefix: Sequence[str] = ()) -> Iterator[subprocess.Popen[str]]:
+    """The command running in the background; killed on the way out if a test failed early."""
+    proc = subprocess.Popen(
         [*prefix, *cli_argv(*args)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
 
 
 def run(

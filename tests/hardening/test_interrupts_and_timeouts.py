@@ -47,10 +47,10 @@ def test_one_signal_stops_after_in_flight_and_is_interrupted(
     tmp_path: Path, sig: signal.Signals
 ) -> None:
     task = write_task(tmp_path, SLOW, delay=0.05)
-    proc = popen("optimize", task, "--run", tmp_path / "run", "--json", "--no-report", "-j", "4")
-    _wait_for_commit(proc)
-    proc.send_signal(sig)
-    out, err = proc.communicate(timeout=120)
+    with popen("optimize", task, "--run", tmp_path / "run", "--json", "--no-report") as proc:
+        _wait_for_commit(proc)
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert f"stopped by {sig.name}: stopping after " in err
     assert "in-flight proposal" in err and "press Ctrl-C again to abort" in err
@@ -63,14 +63,14 @@ def test_one_signal_stops_after_in_flight_and_is_interrupted(
 
 def test_second_signal_aborts_with_one_line_and_130(tmp_path: Path) -> None:
     task = write_task(tmp_path, STUCK_AFTER_SEED)
-    proc = popen("optimize", task, "--run", tmp_path / "run", "--json", "--no-report")
-    _wait_for_commit(proc)
-    time.sleep(0.5)  # the first proposals are now stuck in rollouts that never return
-    proc.send_signal(signal.SIGINT)
-    time.sleep(0.5)
-    assert proc.poll() is None  # the first signal waits for the in-flight proposals
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    with popen("optimize", task, "--run", tmp_path / "run", "--json", "--no-report") as proc:
+        _wait_for_commit(proc)
+        time.sleep(0.5)  # the first proposals are now stuck in rollouts that never return
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.5)
+        assert proc.poll() is None  # the first signal waits for the in-flight proposals
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "CancelledError" not in err
     lines = [line for line in err.splitlines() if line.strip()]

@@ -28,33 +28,31 @@ def _wait_for_lock(run_dir: Path) -> dict[str, object]:
 
 def test_second_writer_is_refused_naming_the_first(tmp_path: Path) -> None:
     task = write_task(tmp_path, SLOW, delay=0.05)
-    first = popen("optimize", task, "--run", tmp_path / "run", "-q", "--no-report", "-j", "1")
-    try:
+    args = ("optimize", task, "--run", tmp_path / "run", "-q", "--no-report", "-j", "1")
+    with popen(*args) as first:
         holder = _wait_for_lock(tmp_path / "run")
         assert holder["pid"] == first.pid
-        second = run("optimize", task, "--run", tmp_path / "run", "-q", "--no-report", "-j", "1")
+        second = run(*args)
         assert second.returncode == 3, second.stderr
         assert f"pid {first.pid} on host " in second.stderr
         assert "--wait" in second.stderr and len(second.stderr.splitlines()) == 1
         with pytest.raises(pt.errors.StoreError, match=f"pid {first.pid}"):  # the API too
             RuleWorld().optimize(train=15, budget=60, run=tmp_path / "run")
-    finally:
         _, err = first.communicate(timeout=120)
-    assert first.returncode == 0, err
+        assert first.returncode == 0, err
 
 
 def test_wait_queues_behind_the_writer_and_pays_nothing_twice(tmp_path: Path) -> None:
     task = write_task(tmp_path, SLOW, delay=0.05)
-    first = popen("optimize", task, "--run", tmp_path / "run", "-q", "--no-report", "-j", "1")
-    _wait_for_lock(tmp_path / "run")
-    second = popen(
-        "optimize", task, "--run", tmp_path / "run", "-q", "--no-report", "-j", "1", "--wait"
-    )
-    _, err = first.communicate(timeout=120)
-    assert first.returncode == 0, err
-    first_done = time.time()
-    _, err = second.communicate(timeout=120)
-    assert second.returncode == 0, err
+    args = ("optimize", task, "--run", tmp_path / "run", "-q", "--no-report", "-j", "1")
+    with popen(*args) as first:
+        _wait_for_lock(tmp_path / "run")
+        with popen(*args, "--wait") as second:
+            _, err = first.communicate(timeout=120)
+            assert first.returncode == 0, err
+            first_done = time.time()
+            _, err = second.communicate(timeout=120)
+            assert second.returncode == 0, err
     with sqlite3.connect(tmp_path / "run" / "run.sqlite") as db:
         (last_rollout,) = db.execute("SELECT max(created_at) FROM rollouts").fetchone()
         (last_call,) = db.execute("SELECT max(created_at) FROM lm_calls").fetchone()
