@@ -38,6 +38,7 @@ class CountingProgram:
     in_flight=st.integers(min_value=1, max_value=6),
     width=st.integers(min_value=1, max_value=8),
     forgets=st.booleans(),
+    skip_perfect=st.booleans(),
 )
 def test_budget_is_never_exceeded(
     extra: int,
@@ -48,6 +49,7 @@ def test_budget_is_never_exceeded(
     in_flight: int,
     width: int,
     forgets: bool,
+    skip_perfect: bool,
 ) -> None:
     world = RuleWorld(n=10 + n_val, categories=5)
     program = CountingProgram(world, fail_every)
@@ -63,7 +65,9 @@ def test_budget_is_never_exceeded(
         program=program,
         reflection_lm=reflector,
         budget=limit,
-        reflection=pt.ReflectionConfig(minibatch_size=minibatch, minibatches_per_proposal=width),
+        reflection=pt.ReflectionConfig(
+            minibatch_size=minibatch, minibatches_per_proposal=width, skip_perfect=skip_perfect
+        ),
         engine=pt.EngineConfig(proposals_in_flight=in_flight, fail_fast_after=n_val + 1),
         run=store,
     )

@@ -38,6 +38,8 @@ def test_deal_drops_minibatches_with_nothing_to_fix() -> None:
     rs = [rollout("a", 0.0, "needs A"), rollout("ok1", 1.0, "fine"), rollout("ok2", 1.0, "fine")]
     groups = deal(rs, 3, perfect=1.0)
     assert [[r.example_id for r in g] for g in groups] == [["a"]]
+    perfect = rs[1:]  # with skip_perfect=False a perfect batch is still reflected on, once
+    assert [[r.example_id for r in g] for g in deal(perfect, 3, perfect=1.0)] == [["ok1", "ok2"]]
 
 
 def test_a_proposal_gates_on_all_its_minibatches_and_synthesises_their_texts() -> None:

@@ -40,6 +40,8 @@ def deal(rollouts: Sequence[Rollout], groups: int, perfect: float) -> list[list[
     for r in rollouts:
         if r.score < perfect:
             kinds.setdefault(r.feedback, []).append(r)
+    if not kinds:  # nothing failed (the run reflects on perfect minibatches too): one reflection
+        return [list(rollouts)]
     share = dict.fromkeys(kinds, 1)  # minibatches per kind
     for _ in range(groups - len(kinds)):
         widest = max(kinds, key=lambda k: len(kinds[k]) / (share[k] + 1))
@@ -57,7 +59,7 @@ def deal(rollouts: Sequence[Rollout], groups: int, perfect: float) -> list[list[
         short = [g for g in dealt if len(g) < size]
         if short:
             min(short, key=len).append(r)
-    return dealt or [list(rollouts)]
+    return dealt
 
 
 @dataclass
