@@ -16,23 +16,17 @@ import contextlib
 import signal
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
-from .._config import Budget, EngineConfig, MergeConfig, ReflectionConfig, StopConfig
 from .._ids import content_hash
-from .._types import Example, Proposal, Result
+from .._types import Proposal, Result
 from .._verdict import StopReason
 from ..errors import EvaluationsFailed
-from ..lm import LM, UsageTracker
-from ..metric import Metric
-from ..program import Program
-from ..propose import MergeProposer, MutationProposer, ReflectionProposer
-from ..store import RunStore
+from ..propose import MergeProposer, ReflectionProposer
 from ._budget import Ledger
 from ._evaluator import Evaluator
-from ._executor import InProcessExecutor, RolloutExecutor
+from ._executor import InProcessExecutor
 from ._observer import EngineObserver
 from ._planner import Plan, Planner
 from ._proposals import ProposalRunner
@@ -40,34 +34,13 @@ from ._recorder import StoreRecorder
 from ._sampling import EpochSampler
 from ._selection import candidate_selector, component_selector
 from ._signals import stop_on_signals
+from ._spec import RunSpec
 from ._state import CommittedState, Outcome, RunSnapshot
 from ._stop import Stop, StopPolicy
 
-__all__ = ["Engine", "RunSpec"]
+__all__ = ["Engine"]
 
 LM_FAILURE_LIMIT = 5
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """Everything one run needs, validated and resolved (by :func:`paretext.api.build_spec`)."""
-
-    seed_components: Mapping[str, str]
-    train: Sequence[Example]
-    val: Sequence[Example]
-    program: Program
-    metric: Metric
-    reflection_lm: LM
-    store: RunStore
-    budget: Budget
-    engine: EngineConfig = field(default_factory=EngineConfig)
-    reflection: ReflectionConfig = field(default_factory=ReflectionConfig)
-    merge: MergeConfig = field(default_factory=MergeConfig)
-    stop: StopConfig = field(default_factory=StopConfig)
-    tracker: UsageTracker = field(default_factory=UsageTracker)
-    search_mode: bool = False
-    proposer: MutationProposer | None = None
-    executor: RolloutExecutor | None = None
 
 
 class Engine:
