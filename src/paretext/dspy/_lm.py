@@ -1,0 +1,95 @@
+"""A ``dspy.LM`` behind paretext's :class:`~paretext.lm.LM` protocol (for reflection).
+
+The call goes through DSPy itself (its engine, retries and cache, as the user
+set them); paretext's wrappers (the run store's record of every reply, usage,
+limits) sit on top, as for any LM.  DSPy's errors are mapped into paretext's
+tree here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import (
+    ContextWindowExceeded,
+    LMAuthError,
+    LMBadRequestError,
+    LMError,
+    LMRateLimitError,
+    LMTransportError,
+)
+from ..lm._base import ChatRequest, LMResponse, Usage
+from ..lm._pricing import cost_usd
+
+__all__ = ["DspyLM"]
+
+
+def _mapped(exc: Exception, model: str) -> LMError:
+    from dspy.utils import exceptions as dx
+
+    status = getattr(exc, "status", None)
+    kwargs: dict[str, Any] = {"model": model, "status": status if isinstance(status, int) else None}
+    text = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, dx.LMRateLimitError):
+        return LMRateLimitError(text, retry_after=getattr(exc, "retry_after", None), **kwargs)
+    if isinstance(exc, dx.LMAuthError | dx.LMBillingError):
+        return LMAuthError(text, **kwargs)
+    if isinstance(exc, dx.ContextWindowExceededError):
+        return ContextWindowExceeded(text, **kwargs)
+    if isinstance(exc, dx.LMInvalidRequestError | dx.LMConfigurationError):
+        return LMBadRequestError(text, **kwargs)
+    return LMTransportError(text, **kwargs)
+
+
+class DspyLM:
+    """Adapts a ``dspy.LM`` (``dspy.LM("openai/gpt-5", temperature=1.0)``) to the LM protocol.
+
+    The request's temperature and max_tokens win; where it leaves them unset, the
+    ``dspy.LM``'s own defaults apply, as they would inside DSPy.
+    """
+
+    def __init__(self, lm: Any) -> None:
+        self._lm = lm
+
+    @property
+    def model(self) -> str:
+        return str(self._lm.model)
+
+    @property
+    def dspy_lm(self) -> Any:
+        return self._lm
+
+    async def chat(self, request: ChatRequest) -> LMResponse:
+        from dspy.lm15 import Config, Message, Request
+        from dspy.utils.exceptions import LMError as DspyLMError
+
+        system = "\n\n".join(m.content for m in request.messages if m.role == "system")
+        turns = tuple(
+            Message.assistant(m.content) if m.role == "assistant" else Message.user(m.content)
+            for m in request.messages
+            if m.role != "system"
+        )
+        defaults = self._lm.kwargs
+        temperature = request.temperature
+        if temperature is None:
+            temperature = defaults.get("temperature")
+        config = Config(
+            temperature=temperature,
+            max_tokens=request.max_tokens or defaults.get("max_tokens"),
+            stop=tuple(request.stop or ()),
+            response_format=dict(request.response_format) if request.response_format else None,
+            seed=request.seed,
+        )
+        call = Request(model=self.model, system=system or None, messages=turns, config=config)
+        try:
+            response = await self._lm.acall(call)
+        except DspyLMError as exc:
+            raise _mapped(exc, self.model) from exc
+        usage = Usage(response.usage.input_tokens or 0, response.usage.output_tokens or 0)
+        return LMResponse(
+            text=response.text or "",
+            model=self.model,
+            usage=usage,
+            finish_reason=response.finish_reason,
+            cost_usd=cost_usd(self.model, usage),
+        )
