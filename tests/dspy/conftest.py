@@ -15,10 +15,10 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "true")
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1] / "lm"))
 
-from dspy_world import reflection_responder, task_responder  # noqa: E402
-from fake_server import FakeOpenAIServer  # noqa: E402
+from dspy_world import reflection_responder, task_responder
+from fake_server import FakeOpenAIServer
 
-from paretext.lm import register_price  # noqa: E402
+from paretext.lm import register_price
 
 KEY = "sk-test-dspy"
 # The fake servers are free: their cost is 0, not unknown.
@@ -40,8 +40,15 @@ def lms(task: FakeOpenAIServer, reflection: FakeOpenAIServer, **kwargs: Any) -> 
     """The user's two ``dspy.LM``s, DSPy's cache off so every call reaches the server."""
     import dspy
 
-    task_lm = dspy.LM("openai/task-model", api_base=task.base_url, api_key=KEY, cache=False,
-                      num_retries=0, **kwargs)
-    reflection_lm = dspy.LM("openai/reflector", api_base=reflection.base_url, api_key=KEY,
-                            cache=False, num_retries=0)
+    task_lm = dspy.LM(
+        "openai/task-model",
+        api_base=task.base_url,
+        api_key=KEY,
+        cache=False,
+        num_retries=0,
+        **kwargs,
+    )
+    reflection_lm = dspy.LM(
+        "openai/reflector", api_base=reflection.base_url, api_key=KEY, cache=False, num_retries=0
+    )
     return task_lm, reflection_lm

@@ -48,7 +48,9 @@ class TwoStep(dspy.Module):
 
     def forward(self, question: str) -> dspy.Prediction:
         draft = self.draft(question=question).draft
-        return dspy.Prediction(draft=draft, answer=self.answer(question=question, draft=draft).answer)
+        return dspy.Prediction(
+            draft=draft, answer=self.answer(question=question, draft=draft).answer
+        )
 
 
 def examples(start: int, stop: int) -> list[dspy.Example]:
@@ -136,7 +138,9 @@ def reflection_responder() -> Any:
         blocks = _FENCED.findall(prompt)
         current = blocks[0].strip() if blocks else ""
         if "Version A" in prompt:  # paretext's merge synthesis: both versions' tokens
-            tokens = sorted(set(_TOKEN.findall(blocks[0] + blocks[1])), key=lambda t: (t[0], int(t[1])))
+            tokens = sorted(
+                set(_TOKEN.findall(blocks[0] + blocks[1])), key=lambda t: (t[0], int(t[1]))
+            )
             base = _TOKEN.sub("", current).split(". Apply")[0].rstrip(". ")
             return "```\n" + base + "".join(f". Apply {k}-{n}" for k, n in tokens) + ".\n```"
         feedback = "\n".join(ln for ln in prompt.splitlines() if "Feedback" in ln)

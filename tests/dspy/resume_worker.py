@@ -15,12 +15,12 @@ from typing import Any
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "true")
 sys.path.insert(0, str(Path(__file__).parent))
 
-import dspy  # noqa: E402
-from dspy_world import TwoStep, examples, metric  # noqa: E402
+import dspy
+from dspy_world import TwoStep, examples, metric
 
-from paretext._ids import content_hash  # noqa: E402
-from paretext.dspy import GEPA, DspyLM  # noqa: E402
-from paretext.lm import ChatRequest, LMResponse, register_price  # noqa: E402
+from paretext._ids import content_hash
+from paretext.dspy import GEPA, DspyLM
+from paretext.lm import ChatRequest, LMResponse, register_price
 
 task_url, reflection_url, run_dir, log_path, out_path = sys.argv[1:6]
 log = open(log_path, "a", buffering=1)  # noqa: SIM115 - line-buffered for the whole run
@@ -50,11 +50,18 @@ class LoggedLM:
 task_lm = dspy.LM("openai/task-model", api_base=task_url, api_key="k", cache=False)
 reflection_lm = dspy.LM("openai/reflector", api_base=reflection_url, api_key="k", cache=False)
 optimizer = GEPA(
-    metric=metric, max_metric_calls=160, reflection_lm=LoggedLM(DspyLM(reflection_lm)),
-    num_threads=4, track_stats=True, log_dir=run_dir, stop=None,
+    metric=metric,
+    max_metric_calls=160,
+    reflection_lm=LoggedLM(DspyLM(reflection_lm)),
+    num_threads=4,
+    track_stats=True,
+    log_dir=run_dir,
+    stop=None,
 )
 with dspy.context(lm=task_lm):
-    optimized = optimizer.compile(LoggedTwoStep(), trainset=examples(0, 12), valset=examples(12, 24))
+    optimized = optimizer.compile(
+        LoggedTwoStep(), trainset=examples(0, 12), valset=examples(12, 24)
+    )
 results: Any = optimized.detailed_results
 summary = {
     "best": {n: p.signature.instructions for n, p in optimized.named_predictors()},

@@ -76,18 +76,34 @@ def test_a_missing_dspy_names_the_extra() -> None:
 async def test_the_reflection_dspy_lm_speaks_the_lm_protocol(
     servers: tuple[FakeOpenAIServer, FakeOpenAIServer],
 ) -> None:
-    task, reflection = servers
-    lm = DspyLM(dspy.LM("openai/reflector", api_base=task.base_url, api_key="k", cache=False,
-                        num_retries=0, temperature=0.7, max_tokens=99))
+    task, _ = servers
+    lm = DspyLM(
+        dspy.LM(
+            "openai/reflector",
+            api_base=task.base_url,
+            api_key="k",
+            cache=False,
+            num_retries=0,
+            temperature=0.7,
+            max_tokens=99,
+        )
+    )
     request = ChatRequest(
-        messages=(Message("system", "Be brief."), Message("user", "hi"),
-                  Message("assistant", "hello"), Message("user", "[[ ## question ## ]]\nq1")),
+        messages=(
+            Message("system", "Be brief."),
+            Message("user", "hi"),
+            Message("assistant", "hello"),
+            Message("user", "[[ ## question ## ]]\nq1"),
+        ),
     )
     task.responder = lambda body: "fine thanks"
     response = await lm.chat(request)
     sent = task.requests[-1]
     assert [m["role"] for m in sent["messages"]] == ["system", "user", "assistant", "user"]
-    assert sent["temperature"] == 0.7 and 99 in (sent.get("max_tokens"), sent.get("max_completion_tokens"))
+    assert sent["temperature"] == 0.7 and 99 in (
+        sent.get("max_tokens"),
+        sent.get("max_completion_tokens"),
+    )
     assert response.text == "fine thanks" and response.model == "openai/reflector"
     assert response.usage.prompt_tokens == 10 and response.usage.completion_tokens == 2
     assert response.cost_usd == 0.0
@@ -106,8 +122,13 @@ def test_num_threads_defaults_to_dspys_setting(
 ) -> None:
     task, reflection = servers
     task_lm, reflection_lm = lms(task, reflection)
-    optimizer = GEPA(metric=metric, max_metric_calls=40, reflection_lm=reflection_lm,
-                     track_stats=True, use_merge=False)
+    optimizer = GEPA(
+        metric=metric,
+        max_metric_calls=40,
+        reflection_lm=reflection_lm,
+        track_stats=True,
+        use_merge=False,
+    )
     with dspy.context(lm=task_lm, num_threads=3):
         optimized = optimizer.compile(TwoStep(), trainset=examples(0, 4), valset=examples(4, 8))
     assert optimized.detailed_results.total_metric_calls <= 40

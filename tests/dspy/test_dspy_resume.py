@@ -63,7 +63,9 @@ def test_kill_9_then_compile_again_resumes_exactly(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         store = SQLiteRunStore(d / "run", create=False)
-        recorded = {f"rollout {r.candidate_hash} {question(r.example_id)}" for r in store.rollouts()}
+        recorded = {
+            f"rollout {r.candidate_hash} {question(r.example_id)}" for r in store.rollouts()
+        }
         recorded |= {f"lm {c.key}" for c in store.lm_calls()}
         store.close()
         assert any(r.startswith("rollout") for r in recorded)

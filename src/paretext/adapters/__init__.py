@@ -7,6 +7,6 @@ its extra when the library it adapts is missing: ``paretext.adapters.gepa``
 
 from __future__ import annotations
 
-from ._records import RecordReflection, render_record
+from ._records import Record, RecordReflection, recorded_feedback, render_record
 
-__all__ = ["RecordReflection", "render_record"]
+__all__ = ["Record", "RecordReflection", "recorded_feedback", "render_record"]

@@ -16,21 +16,36 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
-from .._types import Rollout
+from .._types import Feedback, Rollout
 from ..errors import ReflectionParseError
 from ..propose import MutationRequest, ReflectionProposer, truncate_middle
 from ..propose._reflection import render_value
 
-__all__ = ["RecordReflection", "render_record"]
+__all__ = ["Record", "RecordReflection", "recorded_feedback", "render_record"]
 
 Record = Mapping[str, Any]
+
+
+def recorded_feedback(example: Any, output: Any) -> Feedback:
+    """The engine's metric when the program already scored itself.
+
+    Integrations whose own evaluation scores each example (a gepa adapter, a
+    DSPy metric run on the live objects) return ``{"score", "feedback", ...}``.
+    """
+    return Feedback(
+        float(output["score"]),
+        str(output["feedback"]),
+        objectives=dict(output.get("objectives") or {}),
+    )
 
 
 def render_record(index: int, record: Record, max_chars: int) -> str:
     """One record as the reflection prompt shows it, held to ``max_chars``."""
     share = max(100, max_chars // max(1, len(record)))
     parts = [f"### Example {index}"]
-    parts += [f"{key}: {truncate_middle(render_value(value), share)}" for key, value in record.items()]
+    parts += [
+        f"{key}: {truncate_middle(render_value(value), share)}" for key, value in record.items()
+    ]
     return truncate_middle("\n".join(parts), max_chars)
 
 
@@ -76,4 +91,3 @@ class RecordReflection(ReflectionProposer):
         shown = {k: v for k, v in record.items() if k != "Feedback"}
         shown.update(Score=f"{rollout.score:g}", Feedback=rollout.feedback)
         return render_record(index, shown, self.config.max_chars_per_example)
-

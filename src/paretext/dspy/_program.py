@@ -20,10 +20,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from .._ids import content_hash
-from .._types import Feedback, TraceStep
+from .._types import TraceStep
 from ..program import ProgramOutput
 
-__all__ = ["UNPARSED", "DspyProgram", "fresh_module", "jsonable", "recorded_feedback", "score_and_feedback"]
+__all__ = ["UNPARSED", "DspyProgram", "fresh_module", "jsonable", "score_and_feedback"]
 
 #: Key of a failed predictor step's output: the reply DSPy's adapter could not parse.
 UNPARSED = "unparsed_reply"
@@ -47,7 +47,7 @@ def jsonable(value: Any) -> Any:
 
 def fields_of(prediction: Any) -> dict[str, Any]:
     """A prediction's fields (DSPy's internal ``dspy_*`` keys left out)."""
-    return {k: prediction[k] for k in prediction.keys()}
+    return {k: prediction[k] for k in prediction.keys()}  # noqa: SIM118 - DSPy filters keys()
 
 
 def score_and_feedback(value: Any) -> tuple[float, str | None]:
@@ -88,7 +88,10 @@ class _FailedCall:
                 name = recorder._names.get(id(instance))
                 if name is not None:
                     wanted = instance.signature.input_fields
-                    recorder._started[call_id] = (name, {k: inputs[k] for k in inputs if k in wanted})
+                    recorder._started[call_id] = (
+                        name,
+                        {k: inputs[k] for k in inputs if k in wanted},
+                    )
 
             def on_module_end(
                 self, call_id: str, outputs: Any, exception: BaseException | None = None
@@ -166,7 +169,12 @@ class DspyProgram:
                 prediction, error = None, exc
             trace = list(dspy.settings.trace)
             steps = [
-                TraceStep(names.get(id(p)), jsonable(inputs), jsonable(fields_of(out)), names.get(id(p), ""))
+                TraceStep(
+                    names.get(id(p)),
+                    jsonable(inputs),
+                    jsonable(fields_of(out)),
+                    names.get(id(p), ""),
+                )
                 for p, inputs, out in trace
             ]
             if error is not None:
@@ -188,8 +196,3 @@ class DspyProgram:
             "feedback": feedback,
         }
         return ProgramOutput(output=output, trace=tuple(steps))
-
-
-def recorded_feedback(example: Any, output: Any) -> Feedback:
-    """The engine's metric: the score and feedback the program already computed."""
-    return Feedback(float(output["score"]), str(output["feedback"]))

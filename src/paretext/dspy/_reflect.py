@@ -56,7 +56,9 @@ class DspyReflection(RecordReflection):
         self._format_failures = format_failures
         self._warn = warn_on_score_mismatch
 
-    async def records(self, request: MutationRequest, component: str) -> list[tuple[Record, Rollout]]:
+    async def records(
+        self, request: MutationRequest, component: str
+    ) -> list[tuple[Record, Rollout]]:
         return await asyncio.to_thread(self._records, request, component)
 
     def _records(self, request: MutationRequest, component: str) -> list[tuple[Record, Rollout]]:
@@ -68,7 +70,9 @@ class DspyReflection(RecordReflection):
         shown: list[tuple[Record, Rollout]] = []
         for example, rollout in zip(request.examples, request.rollouts, strict=True):
             if rollout.failed:
-                shown.append(({"Inputs": example.get("inputs"), "Feedback": rollout.feedback}, rollout))
+                shown.append(
+                    ({"Inputs": example.get("inputs"), "Feedback": rollout.feedback}, rollout)
+                )
                 continue
             steps = [s for s in rollout.trace if s.component == component]
             unparsed = [s for s in steps if UNPARSED in s.output]
@@ -95,7 +99,9 @@ class DspyReflection(RecordReflection):
                 logger.warning(
                     "the metric gave predictor %r a score (%g) other than the program's (%g); "
                     "the program's score counts, the predictor's feedback is used",
-                    component, score, rollout.score,
+                    component,
+                    score,
+                    rollout.score,
                 )
                 self._warn = False
             text = feedback or f"This trajectory got a score of {rollout.score}."

@@ -47,7 +47,7 @@ def detailed_results(
         for c in result.candidates
     ]
     best_per_instance: dict[Any, set[int]] = {}
-    for vid, pos in position.items():
+    for pos in position.values():
         top = max((s.get(pos, float("-inf")) for s in subscores), default=float("-inf"))
         best_per_instance[pos] = {i for i, s in enumerate(subscores) if s.get(pos) == top}
     outputs = None

@@ -17,12 +17,13 @@ from dspy.teleprompt import Teleprompter
 
 from .._config import Budget, EngineConfig, MergeConfig, ReflectionConfig, StopConfig
 from .._types import Proposal
+from ..adapters._records import recorded_feedback
 from ..api import optimize
 from ..engine import ComponentSelector, EngineObserver
 from ..errors import ConfigError
 from ..lm import LM
 from ._lm import DspyLM
-from ._program import DspyProgram, fresh_module, jsonable, recorded_feedback
+from ._program import DspyProgram, fresh_module, jsonable
 from ._reflect import DspyReflection
 from ._result import detailed_results
 
@@ -137,8 +138,15 @@ class GEPA(Teleprompter):  # type: ignore[misc]
             use_mlflow=use_mlflow,
             gepa_kwargs=gepa_kwargs,
         )
-        chosen = [n for n, v in (("auto", auto), ("max_full_evals", max_full_evals),
-                                 ("max_metric_calls", max_metric_calls)) if v is not None]
+        chosen = [
+            n
+            for n, v in (
+                ("auto", auto),
+                ("max_full_evals", max_full_evals),
+                ("max_metric_calls", max_metric_calls),
+            )
+            if v is not None
+        ]
         if len(chosen) != 1:
             raise ConfigError(
                 "set exactly one of auto, max_full_evals, max_metric_calls "
@@ -151,8 +159,10 @@ class GEPA(Teleprompter):  # type: ignore[misc]
                 f"candidate_selection_strategy must be one of {sorted(SELECTORS)}, "
                 f"got {candidate_selection_strategy!r}"
             )
-        if not (component_selector in ("round_robin", "all")
-                or isinstance(component_selector, ComponentSelector)):
+        if not (
+            component_selector in ("round_robin", "all")
+            or isinstance(component_selector, ComponentSelector)
+        ):
             raise ConfigError(
                 "component_selector must be 'round_robin', 'all' or a paretext "
                 f"ComponentSelector; gepa selector objects are not supported (got "
@@ -163,9 +173,7 @@ class GEPA(Teleprompter):  # type: ignore[misc]
         if track_best_outputs and not track_stats:
             raise ConfigError("track_best_outputs needs track_stats=True (as in dspy.GEPA)")
         if not 0 <= failure_score <= perfect_score:
-            raise ConfigError(
-                f"failure_score must lie in [0, perfect_score], got {failure_score}"
-            )
+            raise ConfigError(f"failure_score must lie in [0, perfect_score], got {failure_score}")
         self.metric_fn = metric
         self.auto = auto
         self.max_full_evals = max_full_evals
@@ -198,7 +206,9 @@ class GEPA(Teleprompter):  # type: ignore[misc]
     def _metric_calls(self, n_components: int, n_train: int, n_val: int | None) -> int:
         if self.auto is not None:
             return auto_budget(
-                max(n_components, 1), AUTO_CANDIDATES[self.auto], n_train if n_val is None else n_val
+                max(n_components, 1),
+                AUTO_CANDIDATES[self.auto],
+                n_train if n_val is None else n_val,
             )
         if self.max_full_evals is not None:
             return int(self.max_full_evals * (n_train + (n_val or 0)))
@@ -226,7 +236,9 @@ class GEPA(Teleprompter):  # type: ignore[misc]
             raise ConfigError("the student has no predictors to optimize")
         train = {f"train-{i}": ex for i, ex in enumerate(trainset)}
         val = None if valset is None else {f"val-{i}": ex for i, ex in enumerate(valset)}
-        rollouts = self._metric_calls(len(predictors), len(train), None if val is None else len(val))
+        rollouts = self._metric_calls(
+            len(predictors), len(train), None if val is None else len(val)
+        )
         settings = {k: v for k, v in dspy.settings.config.items() if k != "trace"}
         threads = self.num_threads or int(dspy.settings.num_threads)
         program = DspyProgram(
