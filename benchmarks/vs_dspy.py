@@ -1,0 +1,125 @@
+"""The same DSPy task through ``dspy.GEPA`` and through ``paretext.dspy.GEPA``.
+
+The task is the two-module rule world of ``tests/dspy/dspy_world.py`` (a
+``ChainOfThought`` draft, then a ``Predict`` answer; 8 facts to learn, one per
+reflection), served by two real OpenAI-compatible HTTP servers on 127.0.0.1
+with server-side latency: ``--task-latency`` (0.2 s) per task-model call and
+``--reflection-latency`` (0.8 s) per reflection call.  Both optimizers get the
+same ``dspy.LM``s (DSPy's cache off), the same ``max_metric_calls`` and
+``num_threads``.  Printed per optimizer: best validation score, held-out test
+score of the returned program, metric calls (rollouts) used against the budget,
+task and reflection calls, wall time; then paretext's speed-up.
+
+    python benchmarks/vs_dspy.py [--budget 200] [--threads 16] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "true")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "lm"))
+sys.path.insert(0, str(ROOT / "tests" / "dspy"))
+
+import dspy  # noqa: E402
+from dspy_world import TwoStep, examples, metric, reflection_responder, task_responder  # noqa: E402
+from fake_server import FakeOpenAIServer  # noqa: E402
+
+import paretext.dspy  # noqa: E402
+from paretext.lm import register_price  # noqa: E402
+
+
+def test_score(program: Any, lm: Any, threads: int) -> float:
+    evaluate = dspy.Evaluate(
+        devset=examples(40, 80), metric=lambda g, p, t=None: metric(g, p).score,
+        num_threads=threads, display_progress=False,
+    )
+    with dspy.context(lm=lm):
+        return float(evaluate(program).score) / 100
+
+
+def run_one(name: str, args: argparse.Namespace) -> dict[str, Any]:
+    with (
+        FakeOpenAIServer(responder=task_responder(), latency=args.task_latency) as task,
+        FakeOpenAIServer(responder=reflection_responder(), latency=args.reflection_latency) as refl,
+    ):
+        task_lm = dspy.LM("openai/task-model", api_base=task.base_url, api_key="k", cache=False)
+        reflection_lm = dspy.LM(
+            "openai/reflector", api_base=refl.base_url, api_key="k", cache=False
+        )
+        options: dict[str, Any] = {
+            "metric": metric, "max_metric_calls": args.budget, "reflection_lm": reflection_lm,
+            "num_threads": args.threads, "track_stats": True, "seed": args.seed,
+        }
+        if name == "dspy.GEPA":
+            optimizer = dspy.GEPA(**options)
+        else:
+            optimizer = paretext.dspy.GEPA(**options, proposals_in_flight=args.in_flight)
+        start = time.perf_counter()
+        with dspy.context(lm=task_lm):
+            optimized = optimizer.compile(TwoStep(), trainset=examples(0, 20), valset=examples(20, 40))
+        wall = time.perf_counter() - start
+        calls = task.total_requests, refl.total_requests
+        details = optimized.detailed_results
+        return {
+            "optimizer": name,
+            "best_val": max(details.val_aggregate_scores),
+            "test": test_score(optimized, task_lm, args.threads),
+            "rollouts": details.total_metric_calls,
+            "budget": args.budget,
+            "task_calls": calls[0],
+            "reflection_calls": calls[1],
+            "candidates": len(details.candidates),
+            "wall_s": wall,
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--budget", type=int, default=200)
+    parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--task-latency", type=float, default=0.2)
+    parser.add_argument("--reflection-latency", type=float, default=0.8)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--in-flight", type=int, default=None,
+                        help="paretext's proposals_in_flight (default: EngineConfig's)")
+    parser.add_argument("--only", choices=["dspy.GEPA", "paretext.dspy"], default=None)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    logging.disable(logging.WARNING)  # dspy.GEPA logs every iteration
+    warnings.simplefilter("ignore")
+    register_price("reflector", 0.0, 0.0)
+    names = [args.only] if args.only else ["dspy.GEPA", "paretext.dspy"]
+    rows = [run_one(name, args) for name in names]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return
+    print(f"task latency {args.task_latency} s, reflection {args.reflection_latency} s, "
+          f"num_threads={args.threads}, max_metric_calls={args.budget}; "
+          "train 20, val 20, test 40")
+    print("| optimizer | best val | test | rollouts / budget | task calls | reflection calls "
+          "| candidates | wall s |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['optimizer']} | {r['best_val']:.3f} | {r['test']:.3f} | "
+              f"{r['rollouts']} / {r['budget']} | {r['task_calls']} | {r['reflection_calls']} | "
+              f"{r['candidates']} | {r['wall_s']:.1f} |")
+    if len(rows) < 2:
+        return
+    theirs, ours = rows
+    print(f"speed-up: {theirs['wall_s'] / ours['wall_s']:.2f}x; "
+          f"test {ours['test'] - theirs['test']:+.3f}; "
+          f"rollouts {ours['rollouts'] - theirs['rollouts']:+d}")
+
+
+if __name__ == "__main__":
+    main()
