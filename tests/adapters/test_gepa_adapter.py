@@ -23,6 +23,7 @@ from gepa.adapters.default_adapter.default_adapter import (
     EvaluationResult,
 )
 
+from paretext import MergeConfig, ReflectionConfig
 from paretext.adapters.gepa import optimize_with_adapter
 from paretext.errors import ConfigError
 from paretext.testing import rule_reflector
@@ -177,3 +178,50 @@ def test_bad_adapters_and_options_are_refused() -> None:
             budget=50,
             proposer="adapter",
         )
+
+
+class ProposingAdapter(CountingAdapter):
+    """An adapter with its own ``propose_new_texts`` (gepa's custom proposer seam)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.datasets: list[Mapping[str, Sequence[Mapping[str, Any]]]] = []
+
+    def propose_new_texts(  # type: ignore[override]
+        self,
+        candidate: dict[str, str],
+        reflective_dataset: Mapping[str, Any],
+        components_to_update: list[str],
+    ) -> dict[str, str]:
+        self.datasets.append(reflective_dataset)
+        wanted = sorted(
+            {
+                m
+                for r in reflective_dataset.get("rules", [])
+                for m in re.findall(r"RULE-\d", r["Feedback"])
+            }
+            - set(re.findall(r"RULE-\d", candidate["rules"]))
+        )
+        return {
+            c: candidate[c] + (f" {wanted[0]}" if c == "rules" and wanted else " ok")
+            for c in components_to_update
+        }
+
+
+def test_proposer_adapter_uses_the_adapters_own_propose_new_texts() -> None:
+    adapter = ProposingAdapter()
+    world = [{"category": i % 3} for i in range(18)]
+    result = optimize_with_adapter(
+        adapter,
+        {"style": "Be brief.", "rules": "Solve it."},
+        world[:9],
+        world[9:],
+        reflection_lm=rule_reflector(1),
+        budget=120,
+        proposer="adapter",
+        reflection=ReflectionConfig(components="all"),
+        merge=MergeConfig(enabled=False),
+    )
+    assert adapter.datasets and all(set(d) == {"rules", "style"} for d in adapter.datasets)
+    assert all(d["style"] == [] for d in adapter.datasets)
+    assert result.best.score == 1.0 and adapter.evaluated == result.rollouts_used <= 120
