@@ -40,8 +40,10 @@ from paretext.lm import register_price  # noqa: E402
 
 def test_score(program: Any, lm: Any, threads: int) -> float:
     evaluate = dspy.Evaluate(
-        devset=examples(40, 80), metric=lambda g, p, t=None: metric(g, p).score,
-        num_threads=threads, display_progress=False,
+        devset=examples(40, 80),
+        metric=lambda g, p, t=None: metric(g, p).score,
+        num_threads=threads,
+        display_progress=False,
     )
     with dspy.context(lm=lm):
         return float(evaluate(program).score) / 100
@@ -57,8 +59,12 @@ def run_one(name: str, args: argparse.Namespace) -> dict[str, Any]:
             "openai/reflector", api_base=refl.base_url, api_key="k", cache=False
         )
         options: dict[str, Any] = {
-            "metric": metric, "max_metric_calls": args.budget, "reflection_lm": reflection_lm,
-            "num_threads": args.threads, "track_stats": True, "seed": args.seed,
+            "metric": metric,
+            "max_metric_calls": args.budget,
+            "reflection_lm": reflection_lm,
+            "num_threads": args.threads,
+            "track_stats": True,
+            "seed": args.seed,
         }
         if name == "dspy.GEPA":
             optimizer = dspy.GEPA(**options)
@@ -66,7 +72,9 @@ def run_one(name: str, args: argparse.Namespace) -> dict[str, Any]:
             optimizer = paretext.dspy.GEPA(**options, proposals_in_flight=args.in_flight)
         start = time.perf_counter()
         with dspy.context(lm=task_lm):
-            optimized = optimizer.compile(TwoStep(), trainset=examples(0, 20), valset=examples(20, 40))
+            optimized = optimizer.compile(
+                TwoStep(), trainset=examples(0, 20), valset=examples(20, 40)
+            )
         wall = time.perf_counter() - start
         calls = task.total_requests, refl.total_requests
         details = optimized.detailed_results
@@ -90,8 +98,12 @@ def main() -> None:
     parser.add_argument("--task-latency", type=float, default=0.2)
     parser.add_argument("--reflection-latency", type=float, default=0.8)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--in-flight", type=int, default=None,
-                        help="paretext's proposals_in_flight (default: EngineConfig's)")
+    parser.add_argument(
+        "--in-flight",
+        type=int,
+        default=None,
+        help="paretext's proposals_in_flight (default: EngineConfig's)",
+    )
     parser.add_argument("--only", choices=["dspy.GEPA", "paretext.dspy"], default=None)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -103,22 +115,30 @@ def main() -> None:
     if args.json:
         print(json.dumps(rows, indent=2))
         return
-    print(f"task latency {args.task_latency} s, reflection {args.reflection_latency} s, "
-          f"num_threads={args.threads}, max_metric_calls={args.budget}; "
-          "train 20, val 20, test 40")
-    print("| optimizer | best val | test | rollouts / budget | task calls | reflection calls "
-          "| candidates | wall s |")
+    print(
+        f"task latency {args.task_latency} s, reflection {args.reflection_latency} s, "
+        f"num_threads={args.threads}, max_metric_calls={args.budget}; "
+        "train 20, val 20, test 40"
+    )
+    print(
+        "| optimizer | best val | test | rollouts / budget | task calls | reflection calls "
+        "| candidates | wall s |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['optimizer']} | {r['best_val']:.3f} | {r['test']:.3f} | "
-              f"{r['rollouts']} / {r['budget']} | {r['task_calls']} | {r['reflection_calls']} | "
-              f"{r['candidates']} | {r['wall_s']:.1f} |")
+        print(
+            f"| {r['optimizer']} | {r['best_val']:.3f} | {r['test']:.3f} | "
+            f"{r['rollouts']} / {r['budget']} | {r['task_calls']} | {r['reflection_calls']} | "
+            f"{r['candidates']} | {r['wall_s']:.1f} |"
+        )
     if len(rows) < 2:
         return
     theirs, ours = rows
-    print(f"speed-up: {theirs['wall_s'] / ours['wall_s']:.2f}x; "
-          f"test {ours['test'] - theirs['test']:+.3f}; "
-          f"rollouts {ours['rollouts'] - theirs['rollouts']:+d}")
+    print(
+        f"speed-up: {theirs['wall_s'] / ours['wall_s']:.2f}x; "
+        f"test {ours['test'] - theirs['test']:+.3f}; "
+        f"rollouts {ours['rollouts'] - theirs['rollouts']:+d}"
+    )
 
 
 if __name__ == "__main__":

@@ -146,17 +146,18 @@ class CountingAdapter:
     propose_new_texts = None
 
 
+def run_two_components(adapter: CountingAdapter, **kwargs: Any) -> Any:
+    """Three categories, 9 train and 9 val examples, 120 rollouts."""
+    world = [{"category": i % 3} for i in range(18)]
+    seed = {"style": "Be brief.", "rules": "Solve it."}
+    return optimize_with_adapter(
+        adapter, seed, world[:9], world[9:], reflection_lm=rule_reflector(1), budget=120, **kwargs
+    )
+
+
 def test_a_custom_adapter_with_two_components() -> None:
     adapter = CountingAdapter()
-    world = [{"category": i % 3} for i in range(18)]
-    result = optimize_with_adapter(
-        adapter,
-        {"style": "Be brief.", "rules": "Solve it."},
-        world[:9],
-        world[9:],
-        reflection_lm=rule_reflector(1),
-        budget=120,
-    )
+    result = run_two_components(adapter)
     assert adapter.evaluated == result.rollouts_used <= 120
     assert result.best.score == 1.0
     assert result.best.components["style"] == "Be brief."
@@ -210,14 +211,8 @@ class ProposingAdapter(CountingAdapter):
 
 def test_proposer_adapter_uses_the_adapters_own_propose_new_texts() -> None:
     adapter = ProposingAdapter()
-    world = [{"category": i % 3} for i in range(18)]
-    result = optimize_with_adapter(
+    result = run_two_components(
         adapter,
-        {"style": "Be brief.", "rules": "Solve it."},
-        world[:9],
-        world[9:],
-        reflection_lm=rule_reflector(1),
-        budget=120,
         proposer="adapter",
         reflection=ReflectionConfig(components="all"),
         merge=MergeConfig(enabled=False),

@@ -13,7 +13,7 @@ from dspy_world import TwoStep, examples, metric
 from fake_server import FakeOpenAIServer, Fault
 
 from paretext.dspy import GEPA, DspyLM, auto_budget
-from paretext.errors import ConfigError, LMAuthError
+from paretext.errors import ConfigError, LMAuthError, LMRateLimitError
 from paretext.lm import ChatRequest, Message
 
 
@@ -114,6 +114,9 @@ async def test_the_reflection_dspy_lm_speaks_the_lm_protocol(
     assert (await lm.chat(ChatRequest(messages=request.messages, max_tokens=2))).truncated
     task.inject("unauthorized")
     with pytest.raises(LMAuthError):
+        await lm.chat(request)
+    task.inject(Fault("rate_limit", retry_after=3))
+    with pytest.raises(LMRateLimitError):
         await lm.chat(request)
 
 

@@ -2,43 +2,48 @@
 
 The call goes through DSPy itself (its engine, retries and cache, as the user
 set them); paretext's wrappers (the run store's record of every reply, usage,
-limits) sit on top, as for any LM.  DSPy's errors are mapped into paretext's
-tree here and nowhere else.
+limits) sit on top, as for any LM.  DSPy's errors become paretext's through the
+LM layer's one status-to-error rule (``lm._errors.error_for_status``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..errors import (
-    ContextWindowExceeded,
-    LMAuthError,
-    LMBadRequestError,
-    LMError,
-    LMRateLimitError,
-    LMTransportError,
-)
+from ..errors import LMError
 from ..lm._base import ChatRequest, LMResponse, Usage
+from ..lm._errors import error_for_status
 from ..lm._pricing import cost_usd
 
 __all__ = ["DspyLM"]
 
 
 def _mapped(exc: Exception, model: str) -> LMError:
+    """DSPy's error as paretext's, through the one status-to-error rule (its class names a
+    status where the provider gave none)."""
     from dspy.utils import exceptions as dx
 
     status = getattr(exc, "status", None)
-    kwargs: dict[str, Any] = {"model": model, "status": status if isinstance(status, int) else None}
-    text = f"{type(exc).__name__}: {exc}"
-    if isinstance(exc, dx.LMRateLimitError):
-        return LMRateLimitError(text, retry_after=getattr(exc, "retry_after", None), **kwargs)
-    if isinstance(exc, dx.LMAuthError | dx.LMBillingError):
-        return LMAuthError(text, **kwargs)
-    if isinstance(exc, dx.ContextWindowExceededError):
-        return ContextWindowExceeded(text, **kwargs)
-    if isinstance(exc, dx.LMInvalidRequestError | dx.LMConfigurationError):
-        return LMBadRequestError(text, **kwargs)
-    return LMTransportError(text, **kwargs)
+    if not isinstance(status, int):
+        by_class = [
+            (dx.LMRateLimitError, 429),
+            (dx.LMAuthError, 401),
+            (dx.LMBillingError, 402),
+            (dx.ContextWindowExceededError, 400),
+            (dx.LMInvalidRequestError, 400),
+            (dx.LMConfigurationError, 400),
+            (dx.LMServerError, 500),
+        ]
+        status = next((code for cls, code in by_class if isinstance(exc, cls)), None)
+    code = "context_length_exceeded" if isinstance(exc, dx.ContextWindowExceededError) else None
+    retry_after = getattr(exc, "retry_after", None)
+    return error_for_status(
+        status,
+        f"{type(exc).__name__}: {exc}",
+        model=model,
+        code=code,
+        retry_after=retry_after if isinstance(retry_after, int | float) else None,
+    )
 
 
 class DspyLM:
