@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from dspy.lm15 import Config, Message, Request
+from dspy.utils import exceptions as dx
+
 from ..errors import LMError
 from ..lm._base import ChatRequest, LMResponse, Usage
 from ..lm._errors import error_for_status
@@ -21,8 +24,6 @@ __all__ = ["DspyLM"]
 def _mapped(exc: Exception, model: str) -> LMError:
     """DSPy's error as paretext's, through the one status-to-error rule (its class names a
     status where the provider gave none)."""
-    from dspy.utils import exceptions as dx
-
     status = getattr(exc, "status", None)
     if not isinstance(status, int):
         by_class = [
@@ -65,9 +66,6 @@ class DspyLM:
         return self._lm
 
     async def chat(self, request: ChatRequest) -> LMResponse:
-        from dspy.lm15 import Config, Message, Request
-        from dspy.utils.exceptions import LMError as DspyLMError
-
         system = "\n\n".join(m.content for m in request.messages if m.role == "system")
         turns = tuple(
             Message.assistant(m.content) if m.role == "assistant" else Message.user(m.content)
@@ -88,7 +86,7 @@ class DspyLM:
         call = Request(model=self.model, system=system or None, messages=turns, config=config)
         try:
             response = await self._lm.acall(call)
-        except DspyLMError as exc:
+        except dx.LMError as exc:
             raise _mapped(exc, self.model) from exc
         usage = Usage(response.usage.input_tokens or 0, response.usage.output_tokens or 0)
         return LMResponse(

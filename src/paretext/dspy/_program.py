@@ -19,6 +19,10 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import dspy
+from dspy.utils.callback import BaseCallback
+from dspy.utils.exceptions import AdapterParseError
+
 from .._ids import content_hash
 from .._types import TraceStep
 from ..program import ProgramOutput
@@ -72,35 +76,26 @@ def fresh_module(student: Any, components: Mapping[str, str]) -> Any:
     return module
 
 
-class _FailedCall:
-    """A DSPy callback that remembers which predictor was running when parsing failed."""
+class _FailedCall(BaseCallback):  # type: ignore[misc]
+    """Remembers which predictor (and its inputs) was running when DSPy's parsing failed."""
 
     def __init__(self, names: Mapping[int, str]) -> None:
-        from dspy.utils.callback import BaseCallback
-
         self._names = names
         self._started: dict[str, tuple[str, dict[str, Any]]] = {}
         self.failed: tuple[str, dict[str, Any]] | None = None
-        recorder = self
 
-        class _Callback(BaseCallback):  # type: ignore[misc]
-            def on_module_start(self, call_id: str, instance: Any, inputs: dict[str, Any]) -> None:
-                name = recorder._names.get(id(instance))
-                if name is not None:
-                    wanted = instance.signature.input_fields
-                    recorder._started[call_id] = (
-                        name,
-                        {k: inputs[k] for k in inputs if k in wanted},
-                    )
+    def on_module_start(self, call_id: str, instance: Any, inputs: dict[str, Any]) -> None:
+        name = self._names.get(id(instance))
+        if name is not None:
+            wanted = instance.signature.input_fields
+            self._started[call_id] = (name, {k: v for k, v in inputs.items() if k in wanted})
 
-            def on_module_end(
-                self, call_id: str, outputs: Any, exception: BaseException | None = None
-            ) -> None:
-                started = recorder._started.pop(call_id, None)
-                if started is not None and exception is not None and recorder.failed is None:
-                    recorder.failed = started
-
-        self.callback = _Callback()
+    def on_module_end(
+        self, call_id: str, outputs: Any, exception: BaseException | None = None
+    ) -> None:
+        started = self._started.pop(call_id, None)
+        if started is not None and exception is not None and self.failed is None:
+            self.failed = started
 
 
 class DspyProgram:
@@ -126,10 +121,6 @@ class DspyProgram:
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="paretext-dspy")
 
-    @property
-    def predictor_names(self) -> tuple[str, ...]:
-        return self._names
-
     def example(self, example_id: str) -> Any:
         return self._examples[example_id]
 
@@ -153,14 +144,11 @@ class DspyProgram:
         return await loop.run_in_executor(self._pool, self._run, dict(candidate), example["id"])
 
     def _run(self, candidate: dict[str, str], example_id: str) -> ProgramOutput:
-        import dspy
-        from dspy.utils.exceptions import AdapterParseError
-
         module = self.build(candidate)
         gold = self._examples[example_id]
         names = {id(p): n for n, p in module.named_predictors()}
         failed = _FailedCall(names)
-        callbacks = [*self._settings.get("callbacks", dspy.settings.callbacks), failed.callback]
+        callbacks = [*self._settings.get("callbacks", dspy.settings.callbacks), failed]
         with dspy.context(**{**self._settings, "trace": [], "callbacks": callbacks}):
             try:
                 prediction = module(**gold.inputs())

@@ -18,6 +18,9 @@ import random
 from collections.abc import Callable
 from typing import Any
 
+import dspy
+from dspy.adapters.chat_adapter import ChatAdapter
+
 from .._config import ReflectionConfig
 from .._types import Rollout, TraceStep
 from ..adapters._records import Record, RecordReflection
@@ -30,8 +33,6 @@ logger = logging.getLogger("paretext.dspy")
 
 
 def _format_guide(predictor: Any) -> str:
-    from dspy.adapters.chat_adapter import ChatAdapter
-
     turns = ChatAdapter().format(predictor.signature, [], {})
     return "".join(f"{t['role']}: {t['content']}\n" for t in turns)
 
@@ -62,8 +63,6 @@ class DspyReflection(RecordReflection):
         return await asyncio.to_thread(self._records, request, component)
 
     def _records(self, request: MutationRequest, component: str) -> list[tuple[Record, Rollout]]:
-        import dspy
-
         module = self._program.build(request.parent.components)
         predictors = dict(module.named_predictors())
         predictor = predictors[component]
