@@ -19,7 +19,7 @@ from .._config import Budget, EngineConfig, MergeConfig, ReflectionConfig, StopC
 from .._types import Proposal
 from ..adapters._records import recorded_feedback
 from ..api import optimize
-from ..engine import ComponentSelector, EngineObserver
+from ..engine import Commit, ComponentSelector, EngineObserver, RunSnapshot
 from ..errors import ConfigError
 from ..lm import LM
 from ._lm import DspyLM
@@ -61,16 +61,20 @@ def _refuse(**given: Any) -> None:
 
 
 class _Discovery(EngineObserver):
-    """Rollouts spent when each candidate was committed (``discovery_eval_counts``)."""
+    """Rollouts committed when each candidate joined the pool (``discovery_eval_counts``).
+
+    A resumed run replays every commit, so the last snapshot holds them all.
+    """
 
     def __init__(self) -> None:
-        self.counts: dict[str, int] = {}
+        self.commits: tuple[Commit, ...] = ()
 
-    def on_commit(self, state: Any, ledger: Any, proposal: Proposal | None) -> None:
-        if proposal is None:
-            self.counts.setdefault("c0", ledger.spent)
-        elif proposal.candidate_id is not None:
-            self.counts[proposal.candidate_id] = ledger.spent
+    def on_commit(self, snapshot: RunSnapshot, proposal: Proposal | None) -> None:
+        self.commits = snapshot.commits
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {c.candidate: c.rollouts for c in self.commits if c.candidate and c.accepted}
 
 
 class GEPA(Teleprompter):  # type: ignore[misc]
