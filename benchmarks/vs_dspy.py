@@ -10,10 +10,11 @@ same ``dspy.LM``s (DSPy's cache off), the same ``max_metric_calls`` and
 score of the returned program, the best validation score among candidates found
 within the fewest rollouts any run used (from ``discovery_eval_counts``: equal
 spending), metric calls (rollouts) used against the budget, task and reflection
-calls, wall time, and the speed-up over dspy.GEPA.  paretext runs once per
-``proposals_in_flight`` value.
+calls, wall time, and the speed-up over dspy.GEPA: medians over ``--seeds``.
+paretext runs once per ``proposals_in_flight`` value and seed.
 
-    python benchmarks/vs_dspy.py [--budget 200] [--threads 16] [--in-flight 1,2,4] [--json]
+    python benchmarks/vs_dspy.py [--budget 200] [--threads 16] [--in-flight 1,2,4]
+                                 [--seeds 0,1,2] [--json]
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import argparse
 import json
 import logging
 import os
+import statistics
 import sys
 import time
 import warnings
@@ -107,7 +109,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--task-latency", type=float, default=0.2)
     parser.add_argument("--reflection-latency", type=float, default=0.8)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", default="0,1,2", help="one run per seed; medians printed")
     parser.add_argument(
         "--in-flight",
         default="1,2,4",
@@ -119,33 +121,48 @@ def main() -> None:
     logging.disable(logging.WARNING)  # dspy.GEPA logs every iteration
     warnings.simplefilter("ignore")
     register_price("reflector", 0.0, 0.0)
-    rows = [] if args.only == "paretext.dspy" else [run_one("dspy.GEPA", args, None)]
-    if args.only != "dspy.GEPA":
-        rows += [run_one("paretext.dspy", args, int(n)) for n in args.in_flight.split(",")]
-    for row in rows:  # each optimizer's best within the fewest rollouts any of them used
-        row["best_val_at_min"] = best_within(row.pop("details"), min(r["rollouts"] for r in rows))
+    runs: list[dict[str, Any]] = []
+    for seed in (int(x) for x in args.seeds.split(",")):
+        args.seed = seed
+        rows = [] if args.only == "paretext.dspy" else [run_one("dspy.GEPA", args, None)]
+        if args.only != "dspy.GEPA":
+            rows += [run_one("paretext.dspy", args, int(n)) for n in args.in_flight.split(",")]
+        fewest = min(r["rollouts"] for r in rows)  # equal spending within this seed
+        for row in rows:
+            row["best_val_at_fewest"] = best_within(row.pop("details"), fewest)
+            row["fewest"], row["seed"] = fewest, seed
+        runs += rows
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps(runs, indent=2))
         return
-    fewest = min(r["rollouts"] for r in rows)
+    names = list(dict.fromkeys(r["optimizer"] for r in runs))
+    keys = ("best_val", "best_val_at_fewest", "test", "rollouts", "reflection_calls", "wall_s")
+    medians = {
+        n: {k: statistics.median(r[k] for r in runs if r["optimizer"] == n) for k in keys}
+        for n in names
+    }
     print(
         f"task latency {args.task_latency} s, reflection {args.reflection_latency} s, "
-        f"num_threads={args.threads}, max_metric_calls={args.budget}; "
-        "train 20, val 20, test 40"
+        f"num_threads={args.threads}, max_metric_calls={args.budget}; train 20, val 20, "
+        f"test 40; medians over seeds {args.seeds}"
     )
     print(
-        f"| optimizer | best val | best val within {fewest} rollouts | test | rollouts / budget "
-        "| task calls | reflection calls | candidates | wall s | speed-up |"
+        "| optimizer | best val | best val at equal rollouts | test | rollouts / budget "
+        "| reflection calls | wall s | speed-up |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    base = rows[0]["wall_s"]
-    for r in rows:
+    print("|---|---|---|---|---|---|---|---|")
+    base = medians[names[0]]["wall_s"]
+    for n in names:
+        m = medians[n]
         print(
-            f"| {r['optimizer']} | {r['best_val']:.3f} | {r['best_val_at_min']:.3f} | "
-            f"{r['test']:.3f} | {r['rollouts']} / {r['budget']} | {r['task_calls']} | "
-            f"{r['reflection_calls']} | {r['candidates']} | {r['wall_s']:.1f} | "
-            f"{base / r['wall_s']:.2f}x |"
+            f"| {n} | {m['best_val']:.3f} | {m['best_val_at_fewest']:.3f} | {m['test']:.3f} | "
+            f"{m['rollouts']:.0f} / {args.budget} | {m['reflection_calls']:.0f} | "
+            f"{m['wall_s']:.1f} | {base / m['wall_s']:.2f}x |"
         )
+    print(
+        "equal rollouts: the fewest any optimizer used on that seed:",
+        sorted({(r["seed"], r["fewest"]) for r in runs}),
+    )
 
 
 if __name__ == "__main__":
