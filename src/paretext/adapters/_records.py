@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 from abc import abstractmethod
 from collections.abc import Mapping
 from functools import partial
@@ -19,7 +20,6 @@ from typing import Any
 from .._types import Feedback, Rollout
 from ..errors import ReflectionParseError
 from ..propose import MutationRequest, ReflectionProposer, truncate_middle
-from ..propose._reflection import render_value
 
 __all__ = ["Record", "RecordReflection", "recorded_feedback", "render_record"]
 
@@ -39,13 +39,15 @@ def recorded_feedback(example: Any, output: Any) -> Feedback:
     )
 
 
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=repr)
+
+
 def render_record(index: int, record: Record, max_chars: int) -> str:
     """One record as the reflection prompt shows it, held to ``max_chars``."""
     share = max(100, max_chars // max(1, len(record)))
     parts = [f"### Example {index}"]
-    parts += [
-        f"{key}: {truncate_middle(render_value(value), share)}" for key, value in record.items()
-    ]
+    parts += [f"{key}: {truncate_middle(_text(value), share)}" for key, value in record.items()]
     return truncate_middle("\n".join(parts), max_chars)
 
 

@@ -10,14 +10,17 @@ install.  ``import paretext`` never imports it.
 
 from __future__ import annotations
 
-from ..lm._lazy import LazyImport
+from ..errors import ConfigError
 
-LazyImport("dspy", "paretext.dspy needs DSPy: pip install 'paretext[dspy]'").get()
+try:
+    import dspy  # noqa: F401 - fail here, naming the extra, not deep inside
+except ImportError:
+    raise ConfigError("paretext.dspy needs DSPy: pip install 'paretext[dspy]'") from None
 
-from ._lm import DspyLM  # noqa: E402
-from ._program import DspyProgram  # noqa: E402
-from ._reflect import DspyReflection  # noqa: E402
-from ._result import ParetextGEPAResult  # noqa: E402
-from ._teleprompter import GEPA, auto_budget  # noqa: E402
+from ._lm import DspyLM
+from ._program import DspyProgram
+from ._reflect import DspyReflection
+from ._result import ParetextGEPAResult
+from ._teleprompter import GEPA, auto_budget
 
 __all__ = ["GEPA", "DspyLM", "DspyProgram", "DspyReflection", "ParetextGEPAResult", "auto_budget"]

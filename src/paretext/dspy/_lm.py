@@ -3,7 +3,7 @@
 The call goes through DSPy itself (its engine, retries and cache, as the user
 set them); paretext's wrappers (the run store's record of every reply, usage,
 limits) sit on top, as for any LM.  DSPy's errors become paretext's through the
-LM layer's one status-to-error rule (``lm._errors.error_for_status``).
+LM layer's one status-to-error rule (``paretext.lm.error_for_status``).
 """
 
 from __future__ import annotations
@@ -14,9 +14,7 @@ from dspy.lm15 import Config, Message, Request
 from dspy.utils import exceptions as dx
 
 from ..errors import LMError
-from ..lm._base import ChatRequest, LMResponse, Usage
-from ..lm._errors import error_for_status
-from ..lm._pricing import cost_usd
+from ..lm import ChatRequest, LMResponse, Usage, cost_usd, error_for_status
 
 __all__ = ["DspyLM"]
 

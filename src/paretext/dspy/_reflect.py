@@ -23,7 +23,7 @@ from dspy.adapters.chat_adapter import ChatAdapter
 
 from .._config import ReflectionConfig
 from .._types import Rollout, TraceStep
-from ..adapters._records import Record, RecordReflection
+from ..adapters import Record, RecordReflection
 from ..propose import MutationRequest
 from ._program import UNPARSED, DspyProgram, score_and_feedback
 

@@ -17,7 +17,7 @@ from dspy.teleprompt import Teleprompter
 
 from .._config import Budget, EngineConfig, MergeConfig, ReflectionConfig, StopConfig
 from .._types import Proposal
-from ..adapters._records import recorded_feedback
+from ..adapters import recorded_feedback
 from ..api import optimize
 from ..engine import Commit, ComponentSelector, EngineObserver, RunSnapshot
 from ..errors import ConfigError

@@ -10,11 +10,14 @@ code and gain the exact budget, proposals in flight, resume and the report.
 
 from __future__ import annotations
 
-from ...lm._lazy import LazyImport
+from ...errors import ConfigError
 
-LazyImport("gepa", "paretext.adapters.gepa needs gepa: pip install 'paretext[gepa]'").get()
+try:
+    import gepa  # noqa: F401 - fail here, naming the extra, not deep inside
+except ImportError:
+    raise ConfigError("paretext.adapters.gepa needs gepa: pip install 'paretext[gepa]'") from None
 
-from ._program import AdapterProgram  # noqa: E402
-from ._run import AdapterReflection, aoptimize_with_adapter, optimize_with_adapter  # noqa: E402
+from ._program import AdapterProgram
+from ._run import AdapterReflection, aoptimize_with_adapter, optimize_with_adapter
 
 __all__ = ["AdapterProgram", "AdapterReflection", "aoptimize_with_adapter", "optimize_with_adapter"]

@@ -9,13 +9,13 @@ from typing import Any, Literal
 
 from ..._config import Budget, EngineConfig, MergeConfig, ReflectionConfig, StopConfig
 from ..._types import Result, Rollout
-from ...api import _run_sync, aoptimize
+from ...api import aoptimize, sync_twin
 from ...engine import EngineObserver
 from ...errors import ConfigError
 from ...lm import LM
 from ...propose import MutationRequest
 from ...store import RunStore
-from .._records import Record, RecordReflection, recorded_feedback
+from .. import Record, RecordReflection, recorded_feedback
 from ._program import RECORD_STEP, AdapterProgram
 
 __all__ = ["AdapterReflection", "aoptimize_with_adapter", "optimize_with_adapter"]
@@ -121,9 +121,7 @@ async def aoptimize_with_adapter(
         program.close()
 
 
-def optimize_with_adapter(*args: Any, **kwargs: Any) -> Result:
-    """The sync twin of :func:`aoptimize_with_adapter` (same arguments)."""
-    return _run_sync(aoptimize_with_adapter(*args, **kwargs))
+optimize_with_adapter = sync_twin(aoptimize_with_adapter, "optimize_with_adapter")
 
 
 def _payloads(examples: Mapping[str, Any]) -> list[dict[str, Any]]:
