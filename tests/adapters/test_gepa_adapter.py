@@ -6,8 +6,10 @@ The task model is the rule world behind a real OpenAI-compatible server on
 
 from __future__ import annotations
 
+import gc
 import re
 import sys
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -58,6 +60,19 @@ def rule_evaluator(inst: Mapping[str, Any], response: str) -> EvaluationResult:
 def server() -> Iterator[FakeOpenAIServer]:
     with FakeOpenAIServer(responder=task_model) as s:
         yield s
+    # litellm keeps the OpenAI clients gepa's LM made (and their connections to this server)
+    # in a process-wide cache: close them here, not in whichever later test collects them.
+    import litellm
+    import openai
+
+    cache = litellm.in_memory_llm_clients_cache
+    for client in list(cache.cache_dict.values()):
+        if isinstance(client, openai.OpenAI):
+            client.close()
+    cache.flush_cache()
+    with warnings.catch_warnings():  # and the per-call clients litellm did not cache
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
 
 
 def default_adapter(server: FakeOpenAIServer) -> DefaultAdapter:
