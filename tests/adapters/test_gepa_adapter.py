@@ -87,15 +87,18 @@ def default_adapter(server: FakeOpenAIServer) -> DefaultAdapter:
 def test_gepas_default_adapter_runs_on_paretext_with_an_exact_budget(
     server: FakeOpenAIServer, tmp_path: Path
 ) -> None:
-    result = optimize_with_adapter(
-        default_adapter(server),
-        SEED,
-        data(0, 12),
-        data(12, 24),
-        reflection_lm=rule_reflector(1),
-        budget=150,
-        run=tmp_path / "run",
-    )
+    def run() -> Any:
+        return optimize_with_adapter(
+            default_adapter(server),
+            SEED,
+            data(0, 12),
+            data(12, 24),
+            reflection_lm=rule_reflector(1),
+            budget=150,
+            run=tmp_path / "run",
+        )
+
+    result = run()
     assert result.rollouts_limit == 150
     assert result.rollouts_used <= 150
     # One task-model call per rollout, none repeated: the budget counts what was paid.
@@ -108,15 +111,7 @@ def test_gepas_default_adapter_runs_on_paretext_with_an_exact_budget(
 
     # Running again with the same run store resumes: nothing is paid twice.
     paid = server.total_requests
-    again = optimize_with_adapter(
-        default_adapter(server),
-        SEED,
-        data(0, 12),
-        data(12, 24),
-        reflection_lm=rule_reflector(1),
-        budget=150,
-        run=tmp_path / "run",
-    )
+    again = run()
     assert server.total_requests == paid
     assert again.best.components == result.best.components
 
