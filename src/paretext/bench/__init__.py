@@ -27,20 +27,26 @@ from ._core import (
 )
 from ._evaluate import HeldOutScore, evaluate_candidate
 from ._plot import curve_data, write_plot
+from ._stats import Comparison, Interval, bootstrap_interval, compare, sign_test
 
 __all__ = [
     "QUICK",
     "BenchConfig",
     "BenchObserver",
     "BenchResult",
+    "Comparison",
     "HeldOutScore",
+    "Interval",
     "RunRecord",
     "SummaryRow",
     "arun_bench",
+    "bootstrap_interval",
     "cli",
+    "compare",
     "curve_data",
     "evaluate_candidate",
     "run_bench",
+    "sign_test",
     "summarize",
     "summary_table",
     "write_outputs",
