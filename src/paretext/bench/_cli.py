@@ -12,17 +12,26 @@ from rich.console import Console
 from rich.table import Table
 
 from .._format import tokens, usd
-from ._core import QUICK, SEED_ROW, BenchConfig, BenchResult, RunRecord, SummaryRow
+from ._core import (
+    QUICK,
+    SEED_ROW,
+    BenchConfig,
+    BenchResult,
+    ComparisonRow,
+    RunRecord,
+    SummaryRow,
+)
 
-__all__ = ["cli", "summary_table", "write_outputs"]
+__all__ = ["cli", "comparison_table", "markdown", "summary_table", "write_outputs"]
 
 
 def summary_table(rows: Sequence[SummaryRow], title: str = "paretext bench") -> Table:
-    """Test score mean ± std over seeds, rollouts, wall time, tokens and cost per optimizer."""
+    """Test mean [95% CI] beside validation (seed → returned), rollouts, time, tokens, cost."""
     table = Table(title=title, title_justify="left")
     for name, justify in (("task", "left"), ("optimizer", "left"), ("seeds", "right"),
-                          ("test score", "right"), ("best val", "right"), ("rollouts", "right"),
-                          ("wall", "right"), ("tokens", "right"), ("cost", "right")):
+                          ("test [95% CI]", "right"), ("val seed → best", "right"),
+                          ("rollouts", "right"), ("wall", "right"), ("tokens", "right"),
+                          ("cost", "right")):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for r in rows:
         seed_row = r.optimizer == SEED_ROW
@@ -30,8 +39,8 @@ def summary_table(rows: Sequence[SummaryRow], title: str = "paretext bench") -> 
             r.task,
             "seed prompt" if seed_row else r.optimizer,
             "–" if seed_row else str(r.seeds),
-            f"{r.test_mean:.3f} ± {r.test_std:.3f}",
-            "–" if r.val_best is None else f"{r.val_best:.3f}",
+            _interval(r),
+            _validation(r),
             "–" if seed_row else f"{r.rollouts:.0f}",
             "–" if seed_row else f"{r.wall_s:.0f}s",
             "–" if seed_row else tokens(r.tokens),
@@ -41,11 +50,85 @@ def summary_table(rows: Sequence[SummaryRow], title: str = "paretext bench") -> 
     return table
 
 
+def _interval(r: SummaryRow) -> str:
+    return f"{r.test_mean:.3f} [{r.test_low:.3f}, {r.test_high:.3f}]"
+
+
+def _validation(r: SummaryRow) -> str:
+    if r.val_best is None:
+        return "–"
+    return f"{r.val_seed:.3f} → {r.val_best:.3f}" if r.val_seed is not None else f"{r.val_best:.3f}"
+
+
+def comparison_table(rows: Sequence[ComparisonRow]) -> Table:
+    """Paired differences A − B on test with their 95% interval, sign test and verdict."""
+    table = Table(title="paired comparisons on test (A − B)", title_justify="left")
+    for name in ("task", "A", "B", "A − B [95% CI]", "wins/losses/ties", "sign p", "verdict"):
+        table.add_column(name)
+    for c in rows:
+        table.add_row(c.task, c.a, "seed prompt" if c.b == SEED_ROW else c.b,
+                      f"{c.difference:+.3f} [{c.low:+.3f}, {c.high:+.3f}]",
+                      f"{c.wins}/{c.losses}/{c.ties}", f"{c.sign_p:.3g}", _VERDICT[c.verdict])
+    return table
+
+
+_VERDICT = {"better": "A beats B", "worse": "B beats A", "tied": "cannot tell apart"}
+
+
+def markdown(result: BenchResult) -> str:
+    """The summary and the comparisons as Markdown tables, with the command that reruns them."""
+    cfg = result.config
+    lines = [
+        f"# paretext bench ({result.started}, {result.seconds / 60:.0f} min)", "",
+        f"`{result.command}`", "",
+        f"Task LM {result.machine.get('task_lm', cfg.task_lm)}, reflection LM "
+        f"{result.machine.get('reflection_lm', cfg.reflection_lm)}, {cfg.budget} rollouts per "
+        f"run, seeds {', '.join(map(str, cfg.seeds))}. Test: mean over seeds [95% bootstrap "
+        "interval, seeds and examples resampled]. Test-time search tasks score each problem's "
+        "best program found, and their validation set is the test set.", "",
+        "| task | optimizer | seeds | test [95% CI] | val seed → best | rollouts | accepted / "
+        "proposals | wall s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    accepted = _accepted(result.runs)
+    for r in result.summary:
+        seed_row = r.optimizer == SEED_ROW
+        lines.append(
+            f"| {r.task} | {'seed prompt' if seed_row else r.optimizer} | "
+            f"{'–' if seed_row else r.seeds} | {_interval(r)} | {_validation(r)} | "
+            f"{'–' if seed_row else f'{r.rollouts:.0f}'} | "
+            f"{accepted.get((r.task, r.optimizer), '–')} | "
+            f"{'–' if seed_row else f'{r.wall_s:.0f}'} |"
+        )
+    lines += ["", "Paired comparisons on test (A − B, paired by seed and example; a verdict "
+              "only when the 95% interval excludes zero):", "",
+              "| task | A | B | A − B [95% CI] | wins / losses / ties | sign p | verdict |",
+              "|---|---|---|---|---|---|---|"]
+    for c in result.comparisons:
+        lines.append(
+            f"| {c.task} | {c.a} | {'seed prompt' if c.b == SEED_ROW else c.b} | "
+            f"{c.difference:+.3f} [{c.low:+.3f}, {c.high:+.3f}] | {c.wins} / {c.losses} / "
+            f"{c.ties} | {c.sign_p:.3g} | {_VERDICT[c.verdict]} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _accepted(runs: Sequence[RunRecord]) -> dict[tuple[str, str], str]:
+    totals: dict[tuple[str, str], list[int]] = {}
+    for r in runs:
+        if r.optimizer != SEED_ROW:
+            t = totals.setdefault((r.task, r.optimizer), [0, 0])
+            t[0] += r.accepted
+            t[1] += r.proposals
+    return {k: f"{a} / {p}" for k, (a, p) in totals.items()}
+
+
 def write_outputs(result: BenchResult, out: Path, name: str = "bench") -> tuple[Path, Path]:
-    """``OUT/NAME.json`` and the plot ``OUT/NAME.png`` (or .svg without matplotlib)."""
+    """``OUT/NAME.json``, the tables ``OUT/NAME.md`` and the plot ``OUT/NAME.png`` (or .svg)."""
     from ._plot import write_plot
 
     json_path = result.write_json(out / f"{name}.json")
+    (out / f"{name}.md").write_text(markdown(result))
     cfg = result.config
     title = (f"{cfg.budget} rollouts · seeds {','.join(map(str, cfg.seeds))} · "
              f"task LM {result.machine.get('task_lm', cfg.task_lm)} · "
@@ -137,6 +220,9 @@ def cli(
         result = run_bench(config, out_dir, report=_reporter(console),
                            on_record=lambda partial: write_outputs(partial, out_dir))
         console.print(summary_table(result.summary))
+        console.print(comparison_table(result.comparisons))
         json_path, plot = write_outputs(result, out_dir)
-        console.print(f"results: {json_path}\nplot: {plot}\nruns: {out_dir / 'runs'} "
-                      "(`paretext show`/`paretext report` on any of them)")
+        console.print(f"results: {json_path} (tables: {json_path.with_suffix('.md')})\n"
+                      f"plot: {plot}\nruns: {out_dir / 'runs'} "
+                      "(`paretext show`/`paretext report` on any of them)\n"
+                      f"rerun: {result.command} --out {out_dir}")

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._config import Budget, EngineConfig, ReflectionConfig, StopConfig
+from .._ids import ExampleId
 from ..engine import EngineObserver
 from ..errors import ConfigError
 from ..lm import resolve_lm
@@ -28,6 +29,7 @@ from ..lm._base import LM
 from ..lm._cache import CachedLM
 from ..program import ChatProgram
 from ._evaluate import HeldOutScore, evaluate_candidate
+from ._stats import bootstrap_interval, compare
 
 if TYPE_CHECKING:
     from .._types import Proposal, Result
@@ -40,10 +42,14 @@ __all__ = [
     "BenchConfig",
     "BenchObserver",
     "BenchResult",
+    "ComparisonRow",
     "RunRecord",
     "SummaryRow",
     "arun_bench",
+    "command",
+    "comparisons",
     "run_bench",
+    "solved_per_problem",
     "summarize",
     "with_overrides",
 ]
@@ -140,7 +146,14 @@ class RunRecord:
 
 @dataclass(frozen=True, slots=True)
 class SummaryRow:
-    """Mean over seeds for one (task, optimizer); ``test_std`` is the sample std (0 for one)."""
+    """Mean over seeds for one (task, optimizer).
+
+    ``test_low``/``test_high`` bound the 95% bootstrap interval of the test mean
+    (seeds and test examples resampled, :func:`~paretext.bench.bootstrap_interval`);
+    ``test_std`` is the sample std over seeds (0 for one).  ``val_seed`` and
+    ``val_best`` are the mean validation scores of the seed and the returned
+    candidate, beside the test score so that overfitting shows.
+    """
 
     task: str
     optimizer: str
@@ -152,6 +165,26 @@ class SummaryRow:
     wall_s: float
     tokens: float
     cost_usd: float | None
+    test_low: float = 0.0
+    test_high: float = 0.0
+    val_seed: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ComparisonRow:
+    """A against B on one task's test examples, paired by seed and example."""
+
+    task: str
+    a: str
+    b: str
+    difference: float
+    low: float
+    high: float
+    wins: int
+    losses: int
+    ties: int
+    sign_p: float
+    verdict: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +195,8 @@ class BenchResult:
     started: str
     seconds: float
     machine: Mapping[str, Any] = field(default_factory=dict)
+    comparisons: tuple[ComparisonRow, ...] = ()
+    command: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -170,7 +205,9 @@ class BenchResult:
             "started": self.started,
             "seconds": round(self.seconds, 1),
             "machine": dict(self.machine),
+            "command": self.command,
             "summary": [asdict(r) for r in self.summary],
+            "comparisons": [asdict(c) for c in self.comparisons],
             "runs": [
                 {**asdict(r), "best": dict(r.best), "curve": [list(p) for p in r.curve],
                  "test_scores": list(r.test_scores)}
@@ -255,8 +292,10 @@ async def _one_run(
         kwargs = baseline.optimize_kwargs(engine=engine, reflection=reflection)
         tracking = BenchObserver(observer)
         started = time.monotonic()
+        # A test-time search task searches on the test problems themselves (valset=None).
+        trainset, valset = (splits.test, None) if task.test_time else (splits.train, splits.val)
         result = await aoptimize(
-            dict(task.seed), program, task.metric, splits.train, splits.val,
+            dict(task.seed), program, task.metric, trainset, valset,
             reflection_lm=reflection_lm,
             budget=Budget(rollouts=config.budget, minutes=config.minutes_per_run),
             run=store,
@@ -267,7 +306,9 @@ async def _one_run(
         )
         wall = time.monotonic() - started
         started = time.monotonic()
-        if reference is not None and dict(result.best.components) == dict(reference.best):
+        if task.test_time:
+            held = solved_per_problem(result, splits.test)
+        elif reference is not None and dict(result.best.components) == dict(reference.best):
             # Nothing beat the seed: its test score is the reference row's (same split, same
             # deterministic task LM), so it is not paid for again.
             held = HeldOutScore(reference.test_scores, reference.test_failures)
@@ -293,6 +334,21 @@ async def _one_run(
         stop_reason=result.stop_reason, best=dict(result.best.components),
         curve=tuple(tracking.curve), run_path=result.run_path,
     )
+
+
+def solved_per_problem(result: Result, problems: Sequence[Any]) -> HeldOutScore:
+    """Test-time search's score: each problem's best score over every candidate validated on it.
+
+    Read from the run state (the best candidate per instance), in ``problems`` order; task
+    payloads carry their example id under ``"id"``.
+    """
+    by_id = {c.id: c for c in result.candidates}
+    scores = []
+    for problem in problems:
+        ex = ExampleId(str(problem["id"]))
+        holder = result.best_candidate_per_instance.get(ex)
+        scores.append(0.0 if holder is None else by_id[holder].val_scores.get(ex, 0.0))
+    return HeldOutScore(tuple(scores), 0)
 
 
 async def _seed_row(
@@ -327,21 +383,42 @@ async def _seed_row(
     )
 
 
-def summarize(runs: Sequence[RunRecord]) -> tuple[SummaryRow, ...]:
-    """Mean ± sample std over seeds per (task, optimizer), in first-seen order."""
+def _groups(runs: Sequence[RunRecord]) -> dict[tuple[str, str], list[RunRecord]]:
+    """Runs per (task, optimizer) in first-seen order, each sorted by seed."""
     groups: dict[tuple[str, str], list[RunRecord]] = {}
     for r in runs:
         groups.setdefault((r.task, r.optimizer), []).append(r)
+    return {key: sorted(rs, key=lambda r: r.seed) for key, rs in groups.items()}
+
+
+def _table(rs: Sequence[RunRecord]) -> list[tuple[float, ...]] | None:
+    """Seeds x test examples, or None when the runs did not score the same examples."""
+    if not rs or not rs[0].test_scores or len({len(r.test_scores) for r in rs}) != 1:
+        return None
+    return [r.test_scores for r in rs]
+
+
+def _mean(values: Sequence[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return statistics.fmean(present) if present else None
+
+
+def summarize(runs: Sequence[RunRecord]) -> tuple[SummaryRow, ...]:
+    """Mean, 95% bootstrap interval and sample std over seeds per (task, optimizer)."""
     rows = []
-    for (task, opt), rs in groups.items():
+    for (task, opt), rs in _groups(runs).items():
         tests = [r.test_score for r in rs]
-        vals = [r.val_best for r in rs if r.val_best is not None]
+        table = _table(rs)
+        interval = bootstrap_interval(table) if table else None
         costs = [r.cost_usd for r in rs]
         rows.append(SummaryRow(
             task=task, optimizer=opt, seeds=len(rs),
             test_mean=statistics.fmean(tests),
             test_std=statistics.stdev(tests) if len(tests) > 1 else 0.0,
-            val_best=statistics.fmean(vals) if vals else None,
+            test_low=interval.low if interval else min(tests),
+            test_high=interval.high if interval else max(tests),
+            val_seed=_mean([r.val_seed for r in rs]),
+            val_best=_mean([r.val_best for r in rs]),
             rollouts=statistics.fmean(r.rollouts_used for r in rs),
             wall_s=statistics.fmean(r.wall_s for r in rs),
             tokens=statistics.fmean(r.prompt_tokens + r.completion_tokens for r in rs),
@@ -349,6 +426,36 @@ def summarize(runs: Sequence[RunRecord]) -> tuple[SummaryRow, ...]:
             else math.fsum(c for c in costs if c is not None),
         ))
     return tuple(rows)
+
+
+def comparisons(runs: Sequence[RunRecord]) -> tuple[ComparisonRow, ...]:
+    """Every optimizer against the seed prompt, then every pair of optimizers, per task.
+
+    Paired by seed and test example (:func:`~paretext.bench.compare`); a verdict other
+    than ``tied`` means the 95% interval of the difference excludes zero.
+    """
+    out: list[ComparisonRow] = []
+    groups = _groups(runs)
+    for task in dict.fromkeys(t for t, _ in groups):
+        names = [o for t, o in groups if t == task]
+        pairs = [(o, SEED_ROW) for o in names if o != SEED_ROW]
+        optimizers = [o for o in names if o != SEED_ROW]
+        pairs += [(a, b) for i, a in enumerate(optimizers) for b in optimizers[i + 1:]]
+        for a, b in pairs:
+            ta, tb = _table(groups[(task, a)]), _table(groups[(task, b)])
+            seeds_a = [r.seed for r in groups[(task, a)]]
+            seeds_b = [r.seed for r in groups[(task, b)]]
+            if ta is None or tb is None or len(ta[0]) != len(tb[0]):
+                continue
+            if b != SEED_ROW and seeds_a != seeds_b:
+                continue  # unpaired seeds (a partial bench): no paired comparison
+            c = compare(ta, tb)
+            out.append(ComparisonRow(
+                task=task, a=a, b=b, difference=c.difference.mean, low=c.difference.low,
+                high=c.difference.high, wins=c.wins, losses=c.losses, ties=c.ties,
+                sign_p=c.sign_p, verdict=c.verdict,
+            ))
+    return tuple(out)
 
 
 async def arun_bench(
@@ -379,7 +486,8 @@ async def arun_bench(
 
     def result() -> BenchResult:
         return BenchResult(
-            config=config, runs=tuple(runs), summary=summarize(runs), started=started_at,
+            config=config, runs=tuple(runs), summary=summarize(runs),
+            comparisons=comparisons(runs), command=command(config), started=started_at,
             seconds=time.monotonic() - started,
             machine={"python": platform.python_version(), "platform": platform.platform(),
                      "task_lm": tlm.model, "reflection_lm": rlm.model},
@@ -415,6 +523,27 @@ async def arun_bench(
 def run_bench(config: BenchConfig, out: Path | None = None, **kwargs: Any) -> BenchResult:
     """The sync twin of :func:`arun_bench`."""
     return asyncio.run(arun_bench(config, out, **kwargs))
+
+
+#: ``paretext bench`` flags and the BenchConfig fields they set.
+_FLAGS = (
+    ("optimizers", "optimizers"), ("tasks", "tasks"), ("seeds", "seeds"), ("budget", "budget"),
+    ("train", "train"), ("val", "val"), ("test", "test"), ("task-lm", "task_lm"),
+    ("reflection-lm", "reflection_lm"), ("max-tokens", "task_max_tokens"),
+    ("minutes-per-run", "minutes_per_run"), ("concurrency", "concurrency"),
+)
+
+
+def command(config: BenchConfig) -> str:
+    """The ``paretext bench`` command line that reruns ``config`` (output directory aside)."""
+    defaults = BenchConfig()
+    parts = ["paretext bench"]
+    for flag, name in _FLAGS:
+        value = getattr(config, name)
+        if value is not None and value != getattr(defaults, name):
+            shown = ",".join(map(str, value)) if isinstance(value, tuple) else value
+            parts.append(f"--{flag} {shown}")
+    return " ".join(parts)
 
 
 def with_overrides(config: BenchConfig, **changes: Any) -> BenchConfig:

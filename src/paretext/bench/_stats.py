@@ -128,7 +128,7 @@ def sign_test(wins: int, losses: int) -> float:
     if n == 0:
         return 1.0
     k = min(wins, losses)
-    tail = math.fsum(math.comb(n, i) for i in range(k + 1)) / 2**n
+    tail = math.fsum(math.comb(n, i) for i in range(k + 1)) / float(2**n)
     return min(1.0, 2 * tail)
 
 
