@@ -178,6 +178,9 @@ def cli(
     train: Annotated[int | None, typer.Option("--train", min=1, help="Training examples.")] = None,
     val: Annotated[int | None, typer.Option("--val", min=1, help="Validation examples.")] = None,
     test: Annotated[int | None, typer.Option("--test", min=1, help="Test examples.")] = None,
+    problems: Annotated[int | None, typer.Option(
+        "--problems", min=1, help="Problems searched by test-time search tasks (mbpp_search)."
+    )] = None,
     task_lm: Annotated[str | None, typer.Option(
         "--task-lm", help="Model of the task program. Default: local (bundled model).")] = None,
     reflection_lm: Annotated[str | None, typer.Option(
@@ -207,7 +210,7 @@ def cli(
         config = with_overrides(
             base, optimizers=_split(optimizers), tasks=_split(tasks),
             seeds=None if seeds is None else tuple(int(s) for s in _split(seeds) or ()),
-            budget=budget, train=train, val=val, test=test, task_lm=task_lm,
+            budget=budget, train=train, val=val, test=test, problems=problems, task_lm=task_lm,
             reflection_lm=reflection_lm, task_max_tokens=max_tokens,
             minutes_per_run=minutes, concurrency=concurrency,
         )

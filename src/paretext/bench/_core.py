@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from .._types import Proposal, Result
     from ..engine._budget import Ledger
     from ..engine._state import CommittedState
-    from ..tasks import Task
+    from ..tasks import Task, TaskSplits
 
 __all__ = [
     "QUICK",
@@ -59,7 +59,9 @@ SEED_ROW = "seed"
 
 @dataclass(frozen=True, slots=True)
 class BenchConfig:
-    """What to compare and at which budget.  Split sizes ``None`` take the task's defaults."""
+    """What to compare and at which budget.  Split sizes ``None`` take the task's defaults;
+    ``problems`` is the number of problems a test-time search task searches (its test split).
+    """
 
     optimizers: tuple[str, ...] = (
         "gepa", "gepa_no_merge", "greedy_reflective", "opro", "best_of_n", "bootstrap_fewshot",
@@ -70,6 +72,7 @@ class BenchConfig:
     train: int | None = None
     val: int | None = None
     test: int | None = None
+    problems: int | None = None
     task_lm: str = "local"
     reflection_lm: str = "local"
     task_max_tokens: int | None = None
@@ -89,6 +92,12 @@ class BenchConfig:
             raise ConfigError("a benchmark needs at least one optimizer, task and seed")
         if self.budget < 1:
             raise ConfigError("the rollout budget must be positive")
+
+    def splits(self, task: Task, seed: int) -> TaskSplits:
+        """The task's splits at this seed; a test-time search task searches ``problems``."""
+        if task.test_time:
+            return task.load(seed, train=0, val=0, test=self.problems)
+        return task.load(seed, train=self.train, val=self.val, test=self.test)
 
     def reply_cap(self, task: Task) -> int | None:
         """``task_max_tokens``, or the task's own cap when it is ``None``."""
@@ -495,16 +504,14 @@ async def arun_bench(
 
     for task_name in config.tasks:
         task = (tasks or {}).get(task_name) or get_task(task_name)
-        reference = task.load(0, train=config.train, val=config.val, test=config.test)
+        reference = config.splits(task, 0)
         say("seed_eval", {"task": task_name, "examples": len(reference.test)})
         seed_row = await _seed_row(config, task, reference, tlm, out)
         runs.append(seed_row)
         say("seed_done", {"task": task_name, "test_score": seed_row.test_score})
         for seed in config.seeds:
             # Splits are a pure function of the seed, and nothing below mutates them.
-            splits = reference if seed == 0 else task.load(
-                seed, train=config.train, val=config.val, test=config.test
-            )
+            splits = reference if seed == 0 else config.splits(task, seed)
             for optimizer in config.optimizers:
                 index += 1
                 say("run_start", {"task": task_name, "optimizer": optimizer, "seed": seed,
@@ -528,7 +535,8 @@ def run_bench(config: BenchConfig, out: Path | None = None, **kwargs: Any) -> Be
 #: ``paretext bench`` flags and the BenchConfig fields they set.
 _FLAGS = (
     ("optimizers", "optimizers"), ("tasks", "tasks"), ("seeds", "seeds"), ("budget", "budget"),
-    ("train", "train"), ("val", "val"), ("test", "test"), ("task-lm", "task_lm"),
+    ("train", "train"), ("val", "val"), ("test", "test"), ("problems", "problems"),
+    ("task-lm", "task_lm"),
     ("reflection-lm", "reflection_lm"), ("max-tokens", "task_max_tokens"),
     ("minutes-per-run", "minutes_per_run"), ("concurrency", "concurrency"),
 )

@@ -152,7 +152,7 @@ def mbpp_search_task() -> Task:
         template=base.template,
         source=base.source,
         metric=base.metric,
-        sizes=SplitSizes(train=0, val=0, test=40),
+        sizes=SplitSizes(train=0, val=0, test=20),
         max_tokens=base.max_tokens,
         test_time=True,
     )
