@@ -25,6 +25,7 @@ from ._config import (
     config_fingerprint,
     preset_rollouts,
 )
+from ._holdout import HoldoutPlan, plan_holdout, select_on_holdout
 from ._ids import ExampleId, canonical_json
 from ._types import Example, Result
 from .engine import (
@@ -263,6 +264,8 @@ async def aoptimize(
     run_meta: Mapping[str, Any] | None = None,
     proposer: MutationProposer | None = None,
     executor: RolloutExecutor | None = None,
+    holdout: int | float | None = None,
+    holdout_candidates: int = 4,
 ) -> Result:
     """Optimize the ``seed`` components of ``program`` for ``metric``.
 
@@ -272,7 +275,22 @@ async def aoptimize(
     ``run_meta`` is stored with the run (the CLI keeps what it needs to resume).
     ``proposer`` replaces GEPA's reflective mutation (baselines use this seam);
     ``executor`` runs the rollouts elsewhere (it never changes results).
+    ``holdout`` (a count, or a fraction of ``valset``) keeps that many validation
+    examples out of the search; the returned ``best`` is then the one of
+    ``holdout_candidates`` contenders (the search's best and the frontier's next
+    best) that scores highest on them, and ``Result.selection`` says how it was
+    chosen.  Their rollouts come out of ``budget``.
     """
+    plan = None
+    if holdout is not None:
+        if valset is None:
+            raise ConfigError("holdout needs a valset: test-time search has no held-out data")
+        engine_cfg = engine or EngineConfig()
+        plan = plan_holdout(_examples(valset, "val"), holdout, candidates=holdout_candidates,
+                            seed=engine_cfg.seed)
+        valset = [e.data for e in plan.search]
+        budget = _budget_less(budget, plan, len(_seed(seed, as_program(program))),
+                              reflection or ReflectionConfig())
     spec = build_spec(
         seed,
         program,
@@ -292,10 +310,27 @@ async def aoptimize(
         executor=executor,
     )
     try:
-        return await Engine(spec, observer).run()
+        result = await Engine(spec, observer).run()
+        return result if plan is None else await select_on_holdout(spec, result, plan)
     finally:
         if run is not None and not isinstance(run, RunStore):
             spec.store.close()
+
+
+def _budget_less(
+    budget: BudgetLike, plan: HoldoutPlan, n_components: int, reflection: ReflectionConfig
+) -> Budget:
+    """The search's budget: the caller's, less the rollouts the final selection needs."""
+    resolved = _budget(budget, len(plan.search), n_components, reflection)
+    limit = resolved.rollout_limit
+    if limit is None:
+        return resolved
+    if limit - plan.reserve < 1:
+        raise ConfigError(
+            f"budget of {limit} rollouts cannot pay for the held-out selection "
+            f"({plan.candidates} candidates x {len(plan.held)} examples = {plan.reserve})"
+        )
+    return replace(resolved, rollouts=limit - plan.reserve)
 
 
 async def asearch(

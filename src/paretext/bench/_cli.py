@@ -181,6 +181,9 @@ def cli(
     problems: Annotated[int | None, typer.Option(
         "--problems", min=1, help="Problems searched by test-time search tasks (mbpp_search)."
     )] = None,
+    holdout: Annotated[float | None, typer.Option(
+        "--holdout", min=0, help="Keep this many validation examples (or this fraction, "
+        "below 1) out of the search and choose the returned candidate on them.")] = None,
     task_lm: Annotated[str | None, typer.Option(
         "--task-lm", help="Model of the task program. Default: local (bundled model).")] = None,
     reflection_lm: Annotated[str | None, typer.Option(
@@ -211,6 +214,7 @@ def cli(
             base, optimizers=_split(optimizers), tasks=_split(tasks),
             seeds=None if seeds is None else tuple(int(s) for s in _split(seeds) or ()),
             budget=budget, train=train, val=val, test=test, problems=problems, task_lm=task_lm,
+            holdout=None if holdout is None else (int(holdout) if holdout >= 1 else holdout),
             reflection_lm=reflection_lm, task_max_tokens=max_tokens,
             minutes_per_run=minutes, concurrency=concurrency,
         )

@@ -57,7 +57,9 @@ SEED_ROW = "seed"
 @dataclass(frozen=True, slots=True)
 class BenchConfig:
     """What to compare and at which budget.  Split sizes ``None`` take the task's defaults;
-    ``problems`` is the number of problems a test-time search task searches (its test split).
+    ``problems`` is the number of problems a test-time search task searches (its test split);
+    ``holdout`` keeps that part of each validation set out of the search to choose the
+    returned candidate (:func:`paretext.optimize`'s ``holdout``).
     """
 
     optimizers: tuple[str, ...] = (
@@ -78,6 +80,7 @@ class BenchConfig:
     proposals_in_flight: int = 2
     concurrency: int = 8
     minutes_per_run: float | None = None
+    holdout: int | float | None = None
 
     def __post_init__(self) -> None:
         from ..baselines import BASELINES
@@ -317,6 +320,7 @@ async def _one_run(
             stop=StopConfig(handle_signals=False),
             observer=tracking,
             run_meta={"bench": {"task": task.name, "optimizer": optimizer, "seed": seed}},
+            holdout=None if task.test_time else config.holdout,
             **kwargs,
         )
         wall = time.monotonic() - started
@@ -545,6 +549,7 @@ _FLAGS = (
     ("task-lm", "task_lm"),
     ("reflection-lm", "reflection_lm"), ("max-tokens", "task_max_tokens"),
     ("minutes-per-run", "minutes_per_run"), ("concurrency", "concurrency"),
+    ("holdout", "holdout"),
 )
 
 
