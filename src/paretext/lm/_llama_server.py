@@ -103,13 +103,14 @@ class LlamaServer:
     def command(self, port: int) -> list[str]:
         # The slots share one KV cache of parallel x n_ctx tokens.  As llama-cpp-python does in
         # process, --jinja formats chats with the model's own template and flash attention is
-        # off: one request at a time then gives exactly the in-process tokens.
+        # off: one request at a time then gives exactly the in-process tokens.  Idle threads
+        # sleep instead of spinning (--poll 0), which matters on a machine shared with others.
         return [
             str(self.binary), "--model", str(self.model), "--host", "127.0.0.1",
             "--port", str(port), "--parallel", str(self.parallel),
             "--ctx-size", str(self.n_ctx * self.parallel), "--threads", str(self.n_threads),
             "--threads-batch", str(self.n_threads), "--jinja", "--flash-attn", "off",
-            "--no-webui",
+            "--poll", "0", "--no-webui",
         ]
 
     def start(self) -> str:

@@ -145,7 +145,7 @@ class LocalLM:
         self.source = source
         self._name = name or _default_name(source)
         self.n_ctx = n_ctx
-        self.n_threads = n_threads or os.cpu_count() or 1
+        self.n_threads = n_threads or _default_threads()
         self.prefix_cache = prefix_cache
         self.seed = seed
         self.temperature = temperature
@@ -302,6 +302,22 @@ class LocalLM:
         """Close the HTTP connections to the server (it keeps running until :meth:`close`)."""
         if self._client is not None:
             await self._client.aclose()
+
+
+def _default_threads() -> int:
+    """``$PARETEXT_LLAMA_THREADS``, else one thread per CPU.
+
+    On a machine busy with other work, fewer threads than CPUs is faster: llama.cpp's
+    threads meet at a barrier after every operation, so one descheduled thread stalls all.
+    """
+    configured = os.environ.get("PARETEXT_LLAMA_THREADS", "").strip()
+    if configured:
+        if not configured.isdigit() or int(configured) < 1:
+            raise ConfigError(
+                f"PARETEXT_LLAMA_THREADS must be a positive integer, not {configured!r}"
+            )
+        return int(configured)
+    return os.cpu_count() or 1
 
 
 def _perf(llm: Any) -> tuple[int, float, int, float] | None:
