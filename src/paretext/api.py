@@ -25,16 +25,18 @@ from ._config import (
     config_fingerprint,
     preset_rollouts,
 )
-from ._holdout import HoldoutPlan, plan_holdout, select_on_holdout
 from ._ids import ExampleId, canonical_json
 from ._types import Example, Result
 from .engine import (
     Engine,
     EngineObserver,
+    HoldoutPlan,
     RolloutExecutor,
     RunSpec,
     candidate_selector,
     component_selector,
+    plan_holdout,
+    select_on_holdout,
 )
 from .errors import ConfigError
 from .lm import LM, UsageTracker, compose_lm, resolve_lm

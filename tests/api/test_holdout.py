@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 import paretext as pt
-from paretext._holdout import plan_holdout
 from paretext.api import _examples
+from paretext.engine import plan_holdout
 from paretext.errors import ConfigError
 from paretext.testing import RuleWorld
 

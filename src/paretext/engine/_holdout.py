@@ -23,12 +23,13 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from ._ids import CandidateId, ExampleId, content_hash
-from ._types import Candidate, Example, HoldoutSelection, Result
-from .errors import ConfigError
+from .._ids import CandidateId, ExampleId, content_hash
+from .._types import Candidate, Example, HoldoutSelection, Result
+from ..errors import ConfigError
+from ._executor import run_rollout
 
 if TYPE_CHECKING:
-    from .engine import RunSpec
+    from ._loop import RunSpec
 
 __all__ = ["HoldoutPlan", "plan_holdout", "select_on_holdout"]
 
@@ -89,8 +90,6 @@ async def select_on_holdout(spec: RunSpec, result: Result, plan: HoldoutPlan) ->
 
     Ties go to the higher search score, then to the earlier candidate.
     """
-    from .engine import run_rollout
-
     contenders = _contenders(result, plan.candidates)
     gate = asyncio.Semaphore(spec.engine.concurrency)
 
