@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from paretext.errors import ConfigError
+from paretext.errors import ConfigError, ContextWindowExceeded
 from paretext.lm import ChatRequest, LocalLM, install_model
 from paretext.lm._llama_server import LlamaServer, find_llama_server
 from paretext.lm._local import _LLAMA_CPP
@@ -111,6 +111,18 @@ async def test_one_request_at_a_time_gives_the_in_process_tokens_exactly(
     # near-tie late in a long reply; benchmarks/lm_throughput.py counts how often.)
     requests = [ask(q, 64) for q in CODE]
     assert await answers(batched, requests, 1) == await answers(serial, requests, 1)
+
+
+@pytest.mark.slow
+@needs_server
+async def test_a_prompt_too_long_for_a_slot_is_a_context_error(model_path: Path) -> None:
+    lm = LocalLM(model_path, n_ctx=256, backend="server", parallel=1)
+    try:
+        with pytest.raises(ContextWindowExceeded, match=r"local/qwen2\.5-coder"):
+            await lm.chat(ask("word " * 400, 4))
+        await lm.aclose()
+    finally:
+        lm.close()
 
 
 @pytest.mark.slow

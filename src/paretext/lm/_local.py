@@ -227,7 +227,12 @@ class LocalLM:
             changes["temperature"] = 0.2 if self.temperature is None else self.temperature
         if request.max_tokens is None:
             changes["max_tokens"] = self.max_tokens
-        response = await self._client.chat(dataclasses.replace(request, **changes))
+        try:
+            response = await self._client.chat(dataclasses.replace(request, **changes))
+        except LMError as exc:  # name this model, not the wire client, in the error
+            exc.args = (str(exc).replace(self._client.model, self.model, 1),)
+            exc.model = self.model
+            raise
         stats = self.stats
         stats.calls += 1
         stats.prompt_tokens += response.usage.prompt_tokens
