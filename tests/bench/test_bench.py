@@ -17,6 +17,7 @@ from paretext.bench import (
     command,
     comparisons,
     curve_data,
+    read_runs,
     run_bench,
     summarize,
     summary_table,
@@ -135,6 +136,7 @@ def test_outputs_json_plot_and_table(tmp_path: Path) -> None:
     assert "| rules | gepa | seed prompt |" in tables and result.command in tables
     assert {(c["a"], c["b"]) for c in data["comparisons"]} == {
         ("gepa", "seed"), ("opro", "seed"), ("gepa", "opro")}
+    assert read_runs(json_path) == result.runs  # tables can be recomputed from the JSON
 
 
 def test_comparisons_and_command_from_records() -> None:

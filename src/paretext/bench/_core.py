@@ -16,7 +16,7 @@ import platform
 import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +45,7 @@ __all__ = [
     "arun_bench",
     "command",
     "comparisons",
+    "read_runs",
     "run_bench",
     "solved_per_problem",
     "summarize",
@@ -400,6 +401,20 @@ async def _seed_row(
         wall_s=0.0, eval_s=round(eval_s, 2), prompt_tokens=0, completion_tokens=0, cost_usd=0.0,
         proposals=0, accepted=0, stop_reason="", best=dict(task.seed), curve=(),
         run_path=location,
+    )
+
+
+def read_runs(path: Path) -> tuple[RunRecord, ...]:
+    """The runs of a written ``bench.json``, to recompute its summary and comparisons."""
+    data = json.loads(path.read_text())
+    names = {f.name for f in fields(RunRecord)}
+    return tuple(
+        RunRecord(**{
+            **{k: v for k, v in run.items() if k in names},
+            "test_scores": tuple(run["test_scores"]),
+            "curve": tuple(tuple(p) for p in run["curve"]),
+        })
+        for run in data["runs"]
     )
 
 
