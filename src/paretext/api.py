@@ -118,7 +118,7 @@ def _seed(seed: Mapping[str, str] | str, program: Program) -> dict[str, str]:
 
 
 def _budget(
-    budget: BudgetLike, n_val: int, n_components: int, reflection: ReflectionConfig
+    budget: BudgetLike, n_train: int, n_val: int, n_components: int, reflection: ReflectionConfig
 ) -> Budget:
     """The one budget resolution: a preset becomes rollouts against this data."""
     if isinstance(budget, str) or (isinstance(budget, int) and not isinstance(budget, bool)):
@@ -128,6 +128,7 @@ def _budget(
             f"budget must be a Budget, a preset name or a rollout count, got {budget!r}"
         )
     if isinstance(budget.rollouts, str):
+        # In GEPA-native units (one-minibatch proposals), whatever the search's shape.
         rollouts = preset_rollouts(budget.rollouts, n_val, n_components, reflection.minibatch_size)
         budget = replace(budget, rollouts=rollouts)
     limit = budget.rollout_limit
@@ -137,11 +138,13 @@ def _budget(
                 f"budget of {limit} rollouts is smaller than one validation pass "
                 f"({n_val} examples)"
             )
-        one_proposal = n_val + 2 * reflection.minibatch_size + n_val
+        gate = min(n_train, reflection.minibatch_size * reflection.minibatches_per_proposal)
+        one_proposal = n_val + 2 * gate + n_val
         if limit < one_proposal:
             raise ConfigError(
                 f"budget of {limit} rollouts pays for the seed's validation but not for "
-                f"one proposal; at least {one_proposal} are needed"
+                f"one proposal ({2 * gate} minibatch rollouts and a validation); at least "
+                f"{one_proposal} are needed (or fewer ReflectionConfig.minibatches_per_proposal)"
             )
     return budget
 
@@ -194,7 +197,7 @@ def build_spec(
     met = as_metric(metric, perfect_score=engine.perfect_score)
     components = _seed(seed, prog)
     train, val = _splits(trainset, valset)
-    resolved_budget = _budget(budget, len(val), len(components), reflection)
+    resolved_budget = _budget(budget, len(train), len(val), len(components), reflection)
     reflection_model = _resolve_lm(reflection_lm, "reflection")
 
     # Before the store opens: data without a stable encoding is refused with nothing written.
@@ -202,8 +205,8 @@ def build_spec(
                                   engine, reflection, merge)
     store = open_store(run)
     tracker = UsageTracker()
-    refl = compose_lm(reflection_model, store, tracker, role="reflection")
-    prog = _with_task_lm(prog, store, tracker, cache_task_lm)
+    refl = compose_lm(reflection_model, store, tracker, role="reflection", hedge=engine.hedge)
+    prog = _with_task_lm(prog, store, tracker, cache=cache_task_lm, hedge=engine.hedge)
     try:
         store.open_run(fingerprint, {
             "search_mode": valset is None, "n_train": len(train), "n_val": len(val),
@@ -221,10 +224,13 @@ def build_spec(
     )
 
 
-def _with_task_lm(prog: Program, store: RunStore, tracker: UsageTracker, cache: bool) -> Program:
+def _with_task_lm(
+    prog: Program, store: RunStore, tracker: UsageTracker, *, cache: bool, hedge: bool
+) -> Program:
     """A pipeline's LM composed for the run (recorded, metered); other programs as they are."""
     if isinstance(prog, Pipeline):
-        return prog.with_lm(compose_lm(prog.lm, store, tracker, role="task", cache=cache))
+        lm = compose_lm(prog.lm, store, tracker, role="task", cache=cache, hedge=hedge)
+        return prog.with_lm(lm)
     return prog
 
 
@@ -240,7 +246,7 @@ def run_fingerprint(
 ) -> dict[str, Any]:
     """What a resumed run must share with the stored one: everything that decides results.
 
-    Speed-only settings (``concurrency``, the executor) and the hang guard
+    Speed-only settings (``concurrency``, ``hedge``, the executor) and the hang guard
     (``rollout_timeout``) are left out, so they may change: recorded rollouts replay anyway.
     """
     return {
@@ -250,7 +256,7 @@ def run_fingerprint(
         "reflection_lm": reflection_model,
         "proposer": type(proposer).__name__ if proposer is not None else "ReflectionProposer",
         "config": {
-            "EngineConfig": _without(engine, "concurrency", "rollout_timeout"),
+            "EngineConfig": _without(engine, "concurrency", "hedge", "rollout_timeout"),
             **config_fingerprint(reflection, merge),
         },
     }

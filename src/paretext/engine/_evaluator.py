@@ -76,6 +76,21 @@ class Evaluator:
             rollout = failed_rollout(candidate_hash, example, f"The program {message}", message)
         return as_stored(rollout)
 
+    def launch(
+        self,
+        components: Mapping[str, str],
+        candidate_hash: str,
+        ids: Sequence[ExampleId],
+        reservation: Reservation,
+        paid: frozenset[ExampleId] | None = None,
+    ) -> list[asyncio.Task[Rollout]]:
+        """Start evaluating ``ids``; charge ``reservation`` for those in ``paid`` (or all)."""
+        for ex in ids:
+            if paid is None or ex in paid:
+                reservation.charge(1)
+        self._on_charge()
+        return [asyncio.ensure_future(self.evaluate(components, candidate_hash, ex)) for ex in ids]
+
     async def evaluate_many(
         self,
         components: Mapping[str, str],
@@ -84,12 +99,8 @@ class Evaluator:
         reservation: Reservation,
         paid: frozenset[ExampleId] | None = None,
     ) -> dict[Key, Rollout]:
-        """Evaluate ``ids``; charge ``reservation`` for those in ``paid`` (all when ``None``)."""
-        for ex in ids:
-            if paid is None or ex in paid:
-                reservation.charge(1)
-        self._on_charge()
+        """Evaluate ``ids`` (see :meth:`launch`), all of them."""
         rollouts = await asyncio.gather(
-            *(self.evaluate(components, candidate_hash, ex) for ex in ids)
+            *self.launch(components, candidate_hash, ids, reservation, paid)
         )
         return {(candidate_hash, r.example_id): r for r in rollouts}

@@ -29,7 +29,7 @@ from ..errors import ConfigError
 from ._executor import run_rollout
 
 if TYPE_CHECKING:
-    from ._loop import RunSpec
+    from ._spec import RunSpec
 
 __all__ = ["HoldoutPlan", "plan_holdout", "select_on_holdout"]
 

@@ -13,6 +13,7 @@ from ._base import LM, ChatRequest, LMResponse, Message, Usage
 from ._cache import CachedLM, ResponseStore
 from ._compose import compose_lm
 from ._errors import error_for_status
+from ._hedge import HedgedLM
 from ._limits import LimitedLM, Limiter, LimiterPool, shared_limiters
 from ._litellm import LiteLLMLM
 from ._local import LocalLM, LocalStats
@@ -41,6 +42,7 @@ __all__ = [
     "ChatRequest",
     "ComposedLM",
     "DefaultsLM",
+    "HedgedLM",
     "LMResponse",
     "LimitedLM",
     "Limiter",
