@@ -314,7 +314,8 @@ async def aoptimize(
         plan = plan_holdout(_examples(valset, "val"), holdout, candidates=holdout_candidates,
                             seed=engine_cfg.seed)
         valset = [e.data for e in plan.search]
-        budget = _budget_less(budget, plan, len(_seed(seed, as_program(program))),
+        trainset = [e.data for e in _examples(trainset, "train")]  # read once, even an iterator
+        budget = _budget_less(budget, plan, len(trainset), len(_seed(seed, as_program(program))),
                               reflection or ReflectionConfig())
     spec = build_spec(
         seed,
@@ -344,10 +345,11 @@ async def aoptimize(
 
 
 def _budget_less(
-    budget: BudgetLike, plan: HoldoutPlan, n_components: int, reflection: ReflectionConfig
+    budget: BudgetLike, plan: HoldoutPlan, n_train: int, n_components: int,
+    reflection: ReflectionConfig,
 ) -> Budget:
     """The search's budget: the caller's, less the rollouts the final selection needs."""
-    resolved = _budget(budget, len(plan.search), n_components, reflection)
+    resolved = _budget(budget, n_train, len(plan.search), n_components, reflection)
     limit = resolved.rollout_limit
     if limit is None:
         return resolved
