@@ -11,6 +11,7 @@ from ._config import Budget, EngineConfig, MergeConfig, ReflectionConfig, StopCo
 from ._ids import CandidateId, ExampleId
 from ._types import Candidate, Example, Feedback, Proposal, Result, Rollout, TraceStep, UsageTotals
 from .api import aoptimize, asearch, optimize, search
+from .artifact import ArtifactResult, aoptimize_artifact, optimize_artifact
 from .engine import (
     BestSelector,
     CandidateSelector,
@@ -31,6 +32,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "LM",
+    "ArtifactResult",
     "BestSelector",
     "Budget",
     "Candidate",
@@ -70,8 +72,10 @@ __all__ = [
     "TraceStep",
     "UsageTotals",
     "aoptimize",
+    "aoptimize_artifact",
     "asearch",
     "errors",
     "optimize",
+    "optimize_artifact",
     "search",
 ]

@@ -71,6 +71,7 @@ PLUGINS: dict[str, str] = {
     "bench": "paretext.bench:cli",
     "demo": "paretext.demo:cli",
     "models": "paretext.lm.models:cli",
+    "optimize-artifact": "paretext.tasks.kernels._cli:cli",
 }
 
 _EPILOG = (

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
+from ._sections import render_sections
 from ._types import Feedback, TraceStep
 from .errors import ProgramSignatureError
 from .program import _is_async, _positional_arity
@@ -45,6 +46,8 @@ def _coerce(value: Any, perfect: float) -> Feedback:
         if not isinstance(val, int | float) or math.isnan(val):
             raise MetricError(f"objective {name!r} is not a number: {val!r}")
     text = fb.text or ("Correct." if fb.score >= perfect else f"Score {fb.score:g} of {perfect:g}.")
+    if fb.sections:
+        text = f"{text}\n{render_sections(fb.sections)}"
     return Feedback(
         score=float(fb.score), text=text, objectives=MappingProxyType(dict(fb.objectives))
     )

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from .._ids import ExampleId, content_hash
 from .._types import Candidate, Proposal, Rollout
+from ..artifact._transfer import Transfer, find_transfers
 from ..engine import pareto_frontier
 from ..store import EventRecord, LMCallRecord, RunStore
 
@@ -180,6 +181,12 @@ class ReportData:
     failures: tuple[Failure, ...]
     rollouts_used: int
     rollouts_limit: int | None
+    #: Ideas that spread between tasks (batch-mode artifact runs; see paretext.artifact).
+    transfers: tuple[Transfer, ...] = ()
+
+    @property
+    def batch_mode(self) -> bool:
+        return _mapping(self.meta.get("artifact")).get("mode") == "batch"
 
     def candidate(self, candidate_id: str) -> CandidateView:
         for c in self.candidates:
@@ -276,7 +283,15 @@ def collect(store: RunStore) -> ReportData:
         failures=_failures(info.status, summary, candidates, proposals, rollouts),
         rollouts_used=int(used) if isinstance(used, int) else len(rollouts),
         rollouts_limit=int(limit) if isinstance(limit, int) else None,
+        transfers=_transfers(info.meta, candidates),
     )
+
+
+def _transfers(meta: Mapping[str, Any], candidates: Sequence[Candidate]) -> tuple[Transfer, ...]:
+    artifact = _mapping(meta.get("artifact"))
+    if artifact.get("mode") != "batch":
+        return ()
+    return find_transfers(candidates, [str(t) for t in artifact.get("components", ())])
 
 
 # -- helpers -------------------------------------------------------------------
