@@ -47,7 +47,7 @@ def evaluate(artifact: str, task: Mapping[str, Any]) -> pt.Feedback:
 
 def writer() -> ScriptedLM:
     def respond(request: ChatRequest) -> str:
-        prompt = request.messages[-1].content
+        prompt = request.messages[1].content  # the first ask, also on a retry
         current = _FENCE.findall(prompt)[0].strip()
         lines = current.splitlines()
         for trick in re.findall(r"add the line: use (\S+)", prompt):

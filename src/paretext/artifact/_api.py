@@ -286,7 +286,7 @@ async def aoptimize_artifact(
     per_task = _per_task(layout, result)
     best: str | Mapping[str, str]
     if layout.mode == "batch":
-        best = MappingProxyType({t: b.artifact for t, b in per_task.items()})  # type: ignore[misc]
+        best = MappingProxyType({t: str(b.artifact) for t, b in per_task.items()})
     elif layout.text_seed:
         best = result.best.components["artifact"]
     else:

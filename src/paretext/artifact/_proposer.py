@@ -48,6 +48,11 @@ Changes that helped on other tasks (the same idea may help here):
 {items}
 """
 
+RETRY = (
+    "That reply could not be used: {problem}. Write a new, different version. Reply with only "
+    "the complete new version inside ``` fences."
+)
+
 REJECTED = """
 Already tried from this version, and not better:
 ```{lang}
@@ -227,4 +232,5 @@ class ArtifactProposer(MutationProposer):
             temperature=self.temperature,
             max_tokens=self.max_tokens,
             retry_temperature=self.retry_temperature,
+            retry=RETRY,
         )

@@ -24,9 +24,13 @@ _TOKEN = re.compile(r"[A-Za-z_]\w*|\d+(?:\.\d*)?[fFuUlL]*|\S")
 _MIN_TOKENS = 2
 #: Words a shape keeps even where a seed uses them: the language's own, not the task's names.
 _KEEP = frozenset(
-    "auto break case char const continue default do double else enum extern float for goto if "
-    "inline int long register restrict return short signed sizeof static struct switch typedef "
-    "union unsigned void volatile while size_t __restrict __restrict__ pragma".split()
+    {
+        "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else",
+        "enum", "extern", "float", "for", "goto", "if", "inline", "int", "long", "register",
+        "restrict", "return", "short", "signed", "sizeof", "static", "struct", "switch", "typedef",
+        "union", "unsigned", "void", "volatile", "while", "size_t", "__restrict", "__restrict__",
+        "pragma",
+    }
 )
 
 

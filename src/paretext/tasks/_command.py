@@ -20,9 +20,9 @@ mentions it, so a caller can refuse or report it.
 from __future__ import annotations
 
 import contextlib
-import signal
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time

@@ -11,7 +11,7 @@ import asyncio
 import json
 import platform
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,7 +22,7 @@ from rich.console import Console
 from ...errors import ConfigError
 from ._evaluate import C_FLAGS
 from ._specs import KERNELS
-from ._study import METHODS, MethodRun, StudyConfig, markdown_table, run_method, summarize
+from ._study import METHODS, Method, MethodRun, StudyConfig, markdown_table, run_method, summarize
 
 __all__ = ["cli"]
 
@@ -57,6 +57,16 @@ def _kernels(value: str) -> tuple[str, ...]:
     return names or tuple(k.name for k in KERNELS)
 
 
+async def _nothing() -> None:
+    return None
+
+
+def _method(name: str) -> Method:
+    if name not in METHODS:
+        raise _fail(f"unknown method {name!r}; choose one of {', '.join(METHODS)}")
+    return name
+
+
 def _fail(message: str) -> typer.Exit:
     typer.echo(f"paretext: error: {message}", err=True)
     return typer.Exit(2)
@@ -78,10 +88,18 @@ def _displays(quiet: bool, tracker: Any) -> Iterator[Any]:
         yield make
 
 
-def _lm(model: str, tracker: Any) -> Any:
+def _lm(model: str, tracker: Any) -> tuple[Any, Callable[[], Awaitable[None]]]:
+    """The writer, metered for the progress display, and how to close its connections."""
     from ...lm import MeteredLM, resolve_lm
 
-    return MeteredLM(resolve_lm(model), tracker, role="reflection")
+    lm = resolve_lm(model)
+    close = getattr(lm, "aclose", None)
+
+    async def aclose() -> None:
+        if close is not None:
+            await close()
+
+    return MeteredLM(lm, tracker, role="reflection"), aclose
 
 
 @cli.command("kernels")
@@ -102,18 +120,24 @@ def kernels_command(
     """Optimize the C kernel batch with one method; print each kernel's result."""
     from ...lm import UsageTracker
 
-    if method not in METHODS:
-        raise _fail(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    _method(method)
     try:
         cfg = StudyConfig(kernels=_kernels(kernels), proposals=proposals, max_tokens=max_tokens)
     except ConfigError as exc:
         raise _fail(str(exc)) from None
     base = run or Path("runs") / f"kernels-{time.strftime('%Y%m%d-%H%M%S')}"
     tracker = UsageTracker()
-    lm = None if method == "seed" else _lm(reflection_lm, tracker)
+    lm, aclose = (None, _nothing) if method == "seed" else _lm(reflection_lm, tracker)
+
+    async def main(display: Any) -> MethodRun:
+        try:
+            return await run_method(_method(method), seed, lm, cfg, run_dir=str(base),
+                                    observer=display)
+        finally:
+            await aclose()
+
     with _displays(quiet, tracker) as display:
-        out = asyncio.run(run_method(method, seed, lm, cfg, run_dir=str(base),  # type: ignore[arg-type]
-                                     observer=display))
+        out = asyncio.run(main(display))
     _print_run(out, Console())
     if method != "seed":
         from ...report import write_report
@@ -172,16 +196,23 @@ def compare_command(
     except (ValueError, ConfigError) as exc:
         raise _fail(str(exc)) from None
     tracker = UsageTracker()
-    lm = _lm(reflection_lm, tracker) if any(m != "seed" for m in chosen) else None
+    lm, aclose = _lm(reflection_lm, tracker) if any(m != "seed" for m in chosen) else (
+        None, _nothing)
     done: list[MethodRun] = []
     started = time.monotonic()
     console = Console(stderr=True)
 
     async def all_runs(display: Any) -> None:  # one event loop: the LM's limiter lives in it
+        try:
+            await each_run(display)
+        finally:
+            await aclose()
+
+    async def each_run(display: Any) -> None:
         for s in seed_list:
             for m in chosen:
                 run_dir = None if runs is None else str(runs / f"{m}-s{s}")
-                result = await run_method(m, s, lm, cfg, run_dir=run_dir,  # type: ignore[arg-type]
+                result = await run_method(_method(m), s, lm, cfg, run_dir=run_dir,
                                           observer=display)
                 done.append(result)
                 _write(out, cfg, reflection_lm, done, time.monotonic() - started)

@@ -19,8 +19,8 @@ from typing import Any
 
 from ..._types import Feedback
 from .._command import pinned_cpu, run_command, workspace
-from ._driver import driver_source, reference_source
 from .._sandbox import SandboxLimits
+from ._driver import driver_source, reference_source
 from ._evaluate import C_FLAGS, RUN_LIMITS, KernelRun, kernel_feedback, parse_run
 from ._specs import KernelSpec, get_kernel
 
@@ -83,7 +83,8 @@ void matmul_gpu(const float *a, const float *b, float *c, int n) {
     cudaDeviceSynchronize();
 }
 """,
-    "conv1d": f"""__global__ void conv1d_kernel(const float *x, int n, const float *w, int k, float *y) {{
+    "conv1d": f"""__global__ void conv1d_kernel(const float *x, int n, const float *w, int k,
+                              float *y) {{
     int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i + k <= n) {{
         float sum = 0.0f;
@@ -163,7 +164,11 @@ def cuda_prototype(spec: KernelSpec) -> str:
 
 def _adapter(spec: KernelSpec) -> str:
     """``<name>(host arrays)`` for the C driver: copy in, call ``<name>_gpu``, copy out."""
-    lines = ['#include <cuda_runtime.h>', f"{cuda_prototype(spec)};", f'extern "C" {spec.prototype()} {{']
+    lines = [
+        "#include <cuda_runtime.h>",
+        f"{cuda_prototype(spec)};",
+        f'extern "C" {spec.prototype()} {{',
+    ]
     for p in spec.params:
         if not p.is_array:
             continue
@@ -236,6 +241,14 @@ def run_cuda_kernel(code: str, spec: KernelSpec, *, reps: int = 11) -> KernelRun
             return KernelRun(spec.name, "compile_error", 0, total, compiler=text,
                              isolated=compiled.isolated)
         warnings = compiled.stderr.strip()
+        symbols = run_command(["nm", "--defined-only", "kernel.o"], ws, limits=NVCC_LIMITS)
+        wanted = f"{spec.name}_gpu"
+        if not any(line.split()[-1:] == [wanted] for line in symbols.stdout.splitlines()):
+            return KernelRun(
+                spec.name, "link_error", 0, total, compiler=warnings, isolated=compiled.isolated,
+                link=f"kernel.o does not define `{wanted}` with C linkage: keep the signature "
+                f"exactly ({cuda_prototype(spec)}).",
+            )
         if not gpu_available():
             return KernelRun(
                 spec.name, "no_gpu", 0, total, compiler=warnings, isolated=compiled.isolated,

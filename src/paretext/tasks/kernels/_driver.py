@@ -94,7 +94,8 @@ def _fill(p: Param) -> str:
 def _case_function(spec: KernelSpec) -> str:
     sizes = [p for p in spec.params if p.role == "size"]
     arrays = [p for p in spec.params if p.is_array]
-    lines = [f"static long run_case(int cs, {', '.join(f'int {p.name}' for p in sizes)}, int timed) {{"]
+    size_args = ", ".join(f"int {p.name}" for p in sizes)
+    lines = [f"static long run_case(int cs, {size_args}, int timed) {{"]
     lines.append("    long bad = 0;")
     size_json = ",".join(f'\\"{p.name}\\":%d' for p in sizes)
     lines.append(
@@ -138,8 +139,8 @@ def _case_function(spec: KernelSpec) -> str:
         if p.role == "in":
             lines.append(
                 f"    if (memcmp({p.name}_cand, {p.name}_orig, {n} * sizeof({p.ctype}))) {{ "
-                f'printf("{{\\"event\\":\\"input_modified\\",\\"case\\":%d,\\"what\\":\\"{p.name}\\"}}\\n", cs); '
-                "bad++; }"
+                f'printf("{{\\"event\\":\\"input_modified\\",\\"case\\":%d,'
+                f'\\"what\\":\\"{p.name}\\"}}\\n", cs); bad++; }}'
             )
         else:
             lines.append(
@@ -223,7 +224,8 @@ def driver_source(spec: KernelSpec, *, reps: int = 11, min_seconds: float = 0.00
         args = ", ".join(str(case[p.name]) for p in sizes)
         timed = 1 if i == len(cases) - 1 else 0
         body.append(f"    bad += run_case({i}, {args}, {timed});")
-    body.append(f'    printf("{{\\"event\\":\\"done\\",\\"bad\\":%ld,\\"cases\\":{len(cases)}}}\\n", bad);')
+    done = f'{{\\"event\\":\\"done\\",\\"bad\\":%ld,\\"cases\\":{len(cases)}}}\\n'
+    body.append(f'    printf("{done}", bad);')
     body.append("    return 0;")
     body.append("}")
     return "\n".join(body) + "\n"

@@ -262,8 +262,8 @@ def kernel_feedback(run: KernelRun) -> Feedback:
         pinned = f", pinned to CPU {run.cpu}" if run.cpu is not None else ""
         assert run.ref_seconds is not None and run.cand_seconds is not None
         sections["timing"] = (
-            f"speed-up {run.speedup:.2f}x over the naive reference (median of {run.reps} paired runs"
-            f"{pinned}): reference {_seconds(run.ref_seconds)}, yours "
+            f"speed-up {run.speedup:.2f}x over the naive reference (median of {run.reps} "
+            f"paired runs{pinned}): reference {_seconds(run.ref_seconds)}, yours "
             f"{_seconds(run.cand_seconds)}{spread}."
         )
     for note in run.notes:

@@ -22,7 +22,6 @@ import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any, Literal
 
 from ..._config import Budget, EngineConfig, MergeConfig, ReflectionConfig, StopConfig
@@ -38,6 +37,7 @@ from ._specs import KERNELS, get_kernel
 __all__ = [
     "KERNEL_OBJECTIVE",
     "METHODS",
+    "Method",
     "MethodRun",
     "StudyConfig",
     "evaluate_c",
@@ -172,20 +172,15 @@ async def _optimize(
     run: str | None,
     observer: EngineObserver | None,
 ) -> ArtifactResult:
+    # Self-refinement runs each kernel alone: batch mode over one task, so there is no
+    # other task to learn from and the prompt is the same as paretext's minus transfer.
     tasks = kernel_tasks(kernels)
-    mode = "batch" if len(kernels) > 1 or method != "self_refine" else "single"
-    evaluate: Callable[..., Feedback] = evaluate_c
-    seed_text: str | Mapping[str, str] = kernel_seeds(kernels)
-    if mode == "single":  # one kernel alone: the evaluator takes the code only
-        evaluate = partial(evaluate_c, task=tasks[0])
-        seed_text = kernel_seeds(kernels)[tasks[0]["id"]]
-
     n_tasks = len(kernels)
     return await aoptimize_artifact(
-        seed_text,
-        evaluate,
-        tasks=None if mode == "single" else tasks,
-        mode=mode,  # type: ignore[arg-type]
+        kernel_seeds(kernels),
+        evaluate_c,
+        tasks=tasks,
+        mode="batch",
         reflection_lm=lm,
         budget=Budget(rollouts=n_tasks + (proposals + 4) * (n_tasks + 2) * 2),
         stop=StopConfig(max_proposals=proposals, handle_signals=False),
