@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from .propose._extract import truncate_middle
+
 __all__ = ["collapse_repeats", "render_sections"]
 
 _MIN_SHARE = 120
@@ -48,17 +50,6 @@ def collapse_repeats(text: str) -> str:
     return "\n".join(out)
 
 
-def _head_tail(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    marker = "\n[... {} characters omitted ...]\n"
-    keep = max(0, limit - len(marker.format(len(text))))
-    head = keep * 2 // 3
-    tail = keep - head
-    omitted = len(text) - head - tail
-    return text[:head] + marker.format(omitted) + (text[len(text) - tail :] if tail else "")
-
-
 def render_sections(sections: Mapping[str, str], budget: int = 2400) -> str:
     """``## name`` blocks, repeats collapsed, fitted together into about ``budget`` characters.
 
@@ -79,4 +70,4 @@ def render_sections(sections: Mapping[str, str], budget: int = 2400) -> str:
         name = pending.pop(0)
         limits[name] = min(len(bodies[name]), share)
         remaining -= limits[name]
-    return "\n".join(f"## {name}\n{_head_tail(bodies[name], limits[name])}" for name in bodies)
+    return "\n".join(f"## {name}\n{truncate_middle(bodies[name], limits[name])}" for name in bodies)

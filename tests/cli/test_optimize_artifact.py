@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from paretext.cli import app
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lm"))
-from fake_server import FakeOpenAIServer  # noqa: E402
+from fake_server import FakeOpenAIServer
 
 pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc is not installed")
 

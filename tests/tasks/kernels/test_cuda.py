@@ -10,6 +10,7 @@ from paretext.tasks.kernels._cuda import CUDA_SEEDS, gpu_available, nvcc_path, r
 pytestmark = pytest.mark.skipif(nvcc_path() is None, reason="nvcc is not installed")
 
 
+@pytest.mark.slow
 def test_every_cuda_seed_compiles() -> None:
     for name, code in CUDA_SEEDS.items():
         run = run_cuda_kernel(code, get_kernel(name), reps=3)
