@@ -9,18 +9,34 @@ from __future__ import annotations
 from . import errors
 from ._config import Budget, EngineConfig, MergeConfig, ReflectionConfig, StopConfig
 from ._ids import CandidateId, ExampleId
-from ._types import Candidate, Example, Feedback, Proposal, Result, Rollout, TraceStep, UsageTotals
+from ._types import (
+    Candidate,
+    Example,
+    Failure,
+    Feedback,
+    Proposal,
+    Result,
+    Rollout,
+    TraceStep,
+    UsageTotals,
+)
+from ._verdict import StopReason, Verdict
 from .api import aoptimize, asearch, optimize, search
 from .artifact import ArtifactResult, aoptimize_artifact, optimize_artifact
 from .engine import (
+    AllComponents,
     BestSelector,
     CandidateSelector,
     ComponentSelector,
     EngineObserver,
     EpsilonGreedySelector,
+    InProcessExecutor,
     ParetoSelector,
+    RolloutExecutor,
     RoundRobinComponents,
+    RunSnapshot,
     TopKParetoSelector,
+    run_rollout,
 )
 from .errors import ConfigError, ParetextError
 from .lm import LM, ChatRequest, LMResponse, ScriptedLM
@@ -32,6 +48,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "LM",
+    "AllComponents",
     "ArtifactResult",
     "BestSelector",
     "Budget",
@@ -48,9 +65,11 @@ __all__ = [
     "EpsilonGreedySelector",
     "Example",
     "ExampleId",
+    "Failure",
     "Feedback",
     "FunctionProgram",
     "InMemoryRunStore",
+    "InProcessExecutor",
     "LMResponse",
     "MergeConfig",
     "Metric",
@@ -62,20 +81,25 @@ __all__ = [
     "ReflectionConfig",
     "Result",
     "Rollout",
+    "RolloutExecutor",
     "RoundRobinComponents",
+    "RunSnapshot",
     "RunStore",
     "SQLiteRunStore",
     "ScriptedLM",
     "StopConfig",
+    "StopReason",
     "TopKParetoSelector",
     "Trace",
     "TraceStep",
     "UsageTotals",
+    "Verdict",
     "aoptimize",
     "aoptimize_artifact",
     "asearch",
     "errors",
     "optimize",
     "optimize_artifact",
+    "run_rollout",
     "search",
 ]

@@ -17,6 +17,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from .._callables import is_async, positional_arity
 from .._config import EngineConfig, MergeConfig, ReflectionConfig, StopConfig
 from .._flight import SingleFlight
 from .._ids import CandidateId, ExampleId, canonical_json
@@ -26,7 +27,6 @@ from ..api import BudgetLike, _run_sync, aoptimize
 from ..engine import EngineObserver
 from ..errors import ConfigError, ProgramSignatureError
 from ..lm._base import LM
-from ..program import _is_async, _positional_arity
 from ..propose import MutationProposer, MutationRequest
 from ..store import RunStore
 from ._layout import Layout, Mode
@@ -93,7 +93,7 @@ class _Evaluations:
     def __init__(self, evaluate: Callable[..., Any], layout: Layout, parallel: int | None) -> None:
         if not callable(evaluate):
             raise ProgramSignatureError(f"evaluate must be callable, got {type(evaluate).__name__}")
-        arity = _positional_arity(evaluate)
+        arity = positional_arity(evaluate)
         if arity is not None and arity not in (1, 2):
             raise ProgramSignatureError(
                 f"evaluate takes {arity} positional arguments; expected (candidate, task)"
@@ -105,7 +105,7 @@ class _Evaluations:
             )
         self._fn = evaluate
         self._with_task = arity != 1
-        self._async = _is_async(evaluate)
+        self._async = is_async(evaluate)
         self._layout = layout
         self._limit = asyncio.Semaphore(parallel) if parallel else None
         self._flight: SingleFlight[tuple[str, str], dict[str, Any]] = SingleFlight()
@@ -165,9 +165,6 @@ class _PerTask(MutationProposer):
     def bind(self, lm: LM, limiter: asyncio.Semaphore) -> None:
         super().bind(lm, limiter)
         self.inner.bind(lm, limiter)
-
-    def needs_feedback(self) -> bool:
-        return self.inner.needs_feedback()
 
     async def propose(self, request: MutationRequest) -> dict[str, str]:
         wanted = [c for ex in request.examples for c in self.layout.reads(ex)]

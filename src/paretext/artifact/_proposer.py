@@ -150,9 +150,6 @@ class ArtifactProposer(MutationProposer):
         self.feedback_chars = feedback_chars
         self.describe = describe
 
-    def needs_feedback(self) -> bool:
-        return self.feedback
-
     async def propose(self, request: MutationRequest) -> dict[str, str]:
         texts = await asyncio.gather(*(self._one(request, c) for c in request.components))
         return dict(zip(request.components, texts, strict=True))

@@ -1,61 +1,42 @@
-"""Runs rollouts: program then metric, under the concurrency limit, each recorded once.
+"""Evaluations: each (candidate, example) pair paid once, recorded once, under the limit.
 
-A (candidate, example) pair is evaluated at most once per run: results come
-from memory, then the store, then a real run; concurrent requests for the same
-pair share one run.  Store reads and writes run in a worker thread, off the
-loop.  Outputs and traces are normalised through JSON right away, so a fresh
-run and a resumed one see identical values.
+A pair's rollout comes from memory, then the store, then the executor;
+concurrent requests for the same pair share one run.  Store reads and writes
+run in a worker thread, off the loop.  The rollout ledger is charged here,
+as a rollout is launched, from the reservation its proposal holds.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import traceback
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
 
 from .._flight import SingleFlight
 from .._ids import ExampleId
-from .._types import Example, Rollout, TraceStep
-from ..metric import Metric
-from ..program import Program
+from .._types import Rollout
 from ..store import RunStore
+from ._budget import Reservation
+from ._executor import RolloutExecutor
 
 __all__ = ["Evaluator"]
 
 Key = tuple[str, ExampleId]
 
 
-def _normalise(value: Any) -> Any:
-    return json.loads(json.dumps(value, ensure_ascii=False, default=repr))
-
-
-def _error_text(exc: BaseException) -> str:
-    frames = traceback.extract_tb(exc.__traceback__)
-    where = f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
-    return f"{type(exc).__name__}: {exc}{where}"
-
-
 class Evaluator:
     def __init__(
         self,
-        program: Program,
-        metric: Metric,
-        examples: Mapping[ExampleId, Example],
+        executor: RolloutExecutor,
         store: RunStore,
         limiter: asyncio.Semaphore,
+        on_charge: Callable[[], None] = lambda: None,
     ) -> None:
-        self._program = program
-        self._metric = metric
-        self._examples = examples
+        self._executor = executor
         self._store = store
         self._limiter = limiter
+        self._on_charge = on_charge
         self._known: dict[Key, Rollout] = {}
         self._flights: SingleFlight[Key, Rollout] = SingleFlight()
-
-    def known(self, candidate_hash: str, example_id: ExampleId) -> Rollout | None:
-        return self._known.get((candidate_hash, example_id))
 
     async def evaluate(
         self, components: Mapping[str, str], candidate_hash: str, example_id: ExampleId
@@ -67,7 +48,8 @@ class Evaluator:
         async def recorded_or_run() -> Rollout:
             rollout = await asyncio.to_thread(self._store.get_rollout, candidate_hash, example_id)
             if rollout is None:
-                rollout = await self._run(components, candidate_hash, self._examples[example_id])
+                async with self._limiter:
+                    rollout = await self._executor.run(components, candidate_hash, example_id)
                 await asyncio.to_thread(self._store.put_rollout, rollout)
             self._known[key] = rollout
             return rollout
@@ -75,41 +57,20 @@ class Evaluator:
         rollout, _shared = await self._flights.run(key, recorded_or_run)
         return rollout
 
-    async def _run(
-        self, components: Mapping[str, str], candidate_hash: str, example: Example
-    ) -> Rollout:
-        async with self._limiter:
-            try:
-                result = await self._program.run(dict(components), example.data)
-            except Exception as exc:
-                message = _error_text(exc)
-                return Rollout(
-                    candidate_hash,
-                    example.id,
-                    None,
-                    (),
-                    0.0,
-                    f"The program failed on this example: {message}",
-                    error=message,
-                )
-            output = _normalise(result.output)
-            trace = tuple(
-                TraceStep(s.component, _normalise(s.inputs), _normalise(s.output), s.name)
-                for s in result.trace
-            )
-            try:
-                feedback = await self._metric(example.data, output, trace)
-            except Exception as exc:
-                message = f"metric failed: {_error_text(exc)}"
-                return Rollout(
-                    candidate_hash, example.id, output, trace, 0.0, message, error=message
-                )
-        return Rollout(
-            candidate_hash,
-            example.id,
-            output,
-            trace,
-            feedback.score,
-            feedback.text,
-            objectives=dict(feedback.objectives),
+    async def evaluate_many(
+        self,
+        components: Mapping[str, str],
+        candidate_hash: str,
+        ids: Sequence[ExampleId],
+        reservation: Reservation,
+        paid: frozenset[ExampleId] | None = None,
+    ) -> dict[Key, Rollout]:
+        """Evaluate ``ids``; charge ``reservation`` for those in ``paid`` (all when ``None``)."""
+        for ex in ids:
+            if paid is None or ex in paid:
+                reservation.charge(1)
+        self._on_charge()
+        rollouts = await asyncio.gather(
+            *(self.evaluate(components, candidate_hash, ex) for ex in ids)
         )
+        return {(candidate_hash, r.example_id): r for r in rollouts}

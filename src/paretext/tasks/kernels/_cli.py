@@ -73,7 +73,7 @@ def _fail(message: str) -> typer.Exit:
 
 
 @contextmanager
-def _displays(quiet: bool, tracker: Any) -> Iterator[Any]:
+def _displays(quiet: bool) -> Iterator[Any]:
     """A factory of one progress display per run; each closed when the next starts."""
     from ..._progress import make_observer
 
@@ -83,14 +83,14 @@ def _displays(quiet: bool, tracker: Any) -> Iterator[Any]:
             stack.close()
             if not quiet:
                 Console(stderr=True).print(f"[bold]{label}[/bold]")
-            return stack.enter_context(make_observer("quiet" if quiet else "rich", tracker))
+            return stack.enter_context(make_observer("quiet" if quiet else "rich"))
 
         yield make
 
 
-def _lm(model: str, tracker: Any) -> tuple[Any, Callable[[], Awaitable[None]]]:
-    """The writer, metered for the progress display, and how to close its connections."""
-    from ...lm import MeteredLM, resolve_lm
+def _lm(model: str) -> tuple[Any, Callable[[], Awaitable[None]]]:
+    """The writer, and how to close its connections."""
+    from ...lm import resolve_lm
 
     lm = resolve_lm(model)
     close = getattr(lm, "aclose", None)
@@ -99,7 +99,7 @@ def _lm(model: str, tracker: Any) -> tuple[Any, Callable[[], Awaitable[None]]]:
         if close is not None:
             await close()
 
-    return MeteredLM(lm, tracker, role="reflection"), aclose
+    return lm, aclose
 
 
 @cli.command("kernels")
@@ -118,16 +118,13 @@ def kernels_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
 ) -> None:
     """Optimize the C kernel batch with one method; print each kernel's result."""
-    from ...lm import UsageTracker
-
     _method(method)
     try:
         cfg = StudyConfig(kernels=_kernels(kernels), proposals=proposals, max_tokens=max_tokens)
     except ConfigError as exc:
         raise _fail(str(exc)) from None
     base = run or Path("runs") / f"kernels-{time.strftime('%Y%m%d-%H%M%S')}"
-    tracker = UsageTracker()
-    lm, aclose = (None, _nothing) if method == "seed" else _lm(reflection_lm, tracker)
+    lm, aclose = (None, _nothing) if method == "seed" else _lm(reflection_lm)
 
     async def main(display: Any) -> MethodRun:
         try:
@@ -136,7 +133,7 @@ def kernels_command(
         finally:
             await aclose()
 
-    with _displays(quiet, tracker) as display:
+    with _displays(quiet) as display:
         out = asyncio.run(main(display))
     _print_run(out, Console())
     if method != "seed":
@@ -184,8 +181,6 @@ def compare_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
 ) -> None:
     """Seed, best-of-N, self-refinement per kernel and paretext batch mode, same proposals."""
-    from ...lm import UsageTracker
-
     chosen = [m.strip() for m in methods.split(",") if m.strip()]
     unknown = [m for m in chosen if m not in METHODS]
     if unknown:
@@ -195,9 +190,7 @@ def compare_command(
         cfg = StudyConfig(kernels=_kernels(kernels), proposals=proposals, max_tokens=max_tokens)
     except (ValueError, ConfigError) as exc:
         raise _fail(str(exc)) from None
-    tracker = UsageTracker()
-    lm, aclose = _lm(reflection_lm, tracker) if any(m != "seed" for m in chosen) else (
-        None, _nothing)
+    lm, aclose = _lm(reflection_lm) if any(m != "seed" for m in chosen) else (None, _nothing)
     done: list[MethodRun] = []
     started = time.monotonic()
     console = Console(stderr=True)
@@ -219,7 +212,7 @@ def compare_command(
                 if not quiet:
                     console.print(f"{m} seed {s}: {result.wall_s:.0f} s")
 
-    with _displays(quiet, tracker) as display:
+    with _displays(quiet) as display:
         asyncio.run(all_runs(display))
     typer.echo((out / "kernels.md").read_text(encoding="utf-8"))
 
