@@ -239,8 +239,11 @@ def _write(out: Path, cfg: StudyConfig, model: str, runs: list[MethodRun], wall:
     table = markdown_table(rows, cfg.kernels)
     (out / "kernels.md").write_text(
         f"Writer `{model}`, {cfg.proposals} LM-written kernels per method and seed, seeds "
-        f"{', '.join(map(str, seeds))}; cells: correct seeds / speed-up over the naive reference "
-        f"(geometric mean over the correct seeds, re-measured at the end). Total wall time "
+        f"{', '.join(map(str, seeds))}, compiled with `gcc {' '.join(C_FLAGS)}`. Per kernel: "
+        "seeds whose final kernel is correct / its speed-up over the naive reference (geometric "
+        "mean over those seeds; every final kernel measured again, 31 paired runs). `all "
+        "kernels`: geometric mean over every kernel and seed. `LM calls`: per run. The last "
+        "column counts every kernel the LM wrote, by how its evaluation ended. Total wall time "
         f"{wall / 60:.1f} min.\n\n{table}\n",
         encoding="utf-8",
     )

@@ -20,6 +20,7 @@ import asyncio
 import math
 import statistics
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -83,6 +84,19 @@ def evaluate_c(code: str, task: Mapping[str, Any]) -> Feedback:
     return kernel_feedback(run_c_kernel(code, get_kernel(str(task["id"]))))
 
 
+def _tallied(written: Counter[str]) -> Callable[[str, Mapping[str, Any]], Feedback]:
+    """``evaluate_c`` that also counts how each LM-written (non-seed) kernel fared."""
+
+    def evaluate(code: str, task: Mapping[str, Any]) -> Feedback:
+        spec = get_kernel(str(task["id"]))
+        run = run_c_kernel(code, spec)
+        if code != spec.reference:
+            written[run.status] += 1
+        return kernel_feedback(run)
+
+    return evaluate
+
+
 @dataclass(frozen=True, slots=True)
 class StudyConfig:
     """One comparison: the kernels, the LM-written kernels each method gets, the writer."""
@@ -114,6 +128,8 @@ class MethodRun:
     evaluations: int
     wall_s: float
     transfers: tuple[Mapping[str, Any], ...] = field(default=())
+    #: How the kernels the LM wrote fared: evaluations by status (ok, wrong, compile_error...).
+    written: Mapping[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -127,6 +143,7 @@ class MethodRun:
             "kernels": {k: r.to_dict() for k, r in self.kernels.items()},
             "codes": dict(self.codes),
             "transfers": list(self.transfers),
+            "written": dict(self.written),
         }
 
 
@@ -171,6 +188,7 @@ async def _optimize(
     proposals: int,
     run: str | None,
     observer: EngineObserver | None,
+    written: Counter[str],
 ) -> ArtifactResult:
     # Self-refinement runs each kernel alone: batch mode over one task, so there is no
     # other task to learn from and the prompt is the same as paretext's minus transfer.
@@ -178,7 +196,7 @@ async def _optimize(
     n_tasks = len(kernels)
     return await aoptimize_artifact(
         kernel_seeds(kernels),
-        evaluate_c,
+        _tallied(written),
         tasks=tasks,
         mode="batch",
         reflection_lm=lm,
@@ -213,6 +231,7 @@ async def run_method(
     codes = kernel_seeds(names)
     proposals = accepted = lm_calls = evaluations = 0
     transfers: list[Mapping[str, Any]] = []
+    written: Counter[str] = Counter()
     if method != "seed":
         if lm is None:
             raise ConfigError(f"method {method!r} needs an LM")
@@ -226,6 +245,7 @@ async def run_method(
                 method, seed, cfg, lm, group, share,
                 None if run_dir is None else f"{run_dir}/{label}",
                 observer(label) if observer else None,
+                written,
             )
             for name in group:
                 best = out.best
@@ -245,7 +265,7 @@ async def run_method(
         for name in names
     }
     return MethodRun(method, seed, final, codes, proposals, accepted, lm_calls, evaluations,
-                     time.monotonic() - started, tuple(transfers))
+                     time.monotonic() - started, tuple(transfers), dict(written))
 
 
 def summarize(runs: Sequence[MethodRun], kernels: Sequence[str]) -> list[dict[str, Any]]:
@@ -269,6 +289,10 @@ def summarize(runs: Sequence[MethodRun], kernels: Sequence[str]) -> list[dict[st
             for r in mine for k in r.kernels.values()
         ]
         row["geomean_with_fallback"] = _geomean(all_speeds)
+        written: Counter[str] = Counter()
+        for r in mine:
+            written.update(r.written)
+        row["written"] = dict(written)
         row["lm_calls"] = statistics.mean(r.lm_calls for r in mine)
         row["evaluations"] = statistics.mean(r.evaluations for r in mine)
         row["wall_s"] = statistics.mean(r.wall_s for r in mine)
@@ -281,8 +305,12 @@ def _geomean(values: Sequence[float]) -> float:
 
 
 def markdown_table(rows: Sequence[Mapping[str, Any]], kernels: Sequence[str]) -> str:
-    """Correct seeds / speed-up (geometric mean over correct seeds) per kernel and method."""
-    head = "| method | " + " | ".join(kernels) + " | all (wrong = 1x) | LM calls | evals |"
+    """Per kernel: correct seeds / speed-up (geometric mean over them); then the geometric
+    mean over every kernel and seed, LM calls per run, and how the written kernels fared."""
+    head = (
+        "| method | " + " | ".join(kernels)
+        + " | all kernels | LM calls | LM-written kernels: correct / wrong / no compile / crash |"
+    )
     sep = "|---" * (len(kernels) + 4) + "|"
     lines = [head, sep]
     for row in rows:
@@ -291,10 +319,15 @@ def markdown_table(rows: Sequence[Mapping[str, Any]], kernels: Sequence[str]) ->
             k = row["kernels"][name]
             speed = "–" if k["geomean"] is None else f"{k['geomean']:.2f}x"
             cells.append(f"{k['correct']}/{row['seeds']} {speed}")
+        w = row["written"]
+        fates = "–" if not w else (
+            f"{w.get('ok', 0)} / {w.get('wrong', 0)} / "
+            f"{w.get('compile_error', 0) + w.get('link_error', 0)} / "
+            f"{w.get('crashed', 0) + w.get('timeout', 0)}"
+        )
         lines.append(
             f"| {row['method']} | " + " | ".join(cells)
-            + f" | {row['geomean_with_fallback']:.2f}x | {row['lm_calls']:.0f}"
-            f" | {row['evaluations']:.0f} |"
+            + f" | {row['geomean_with_fallback']:.2f}x | {row['lm_calls']:.1f} | {fates} |"
         )
     return "\n".join(lines)
 
