@@ -12,11 +12,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .propose._extract import truncate_middle
-
-__all__ = ["collapse_repeats", "render_sections"]
+__all__ = ["collapse_repeats", "render_sections", "truncate_middle"]
 
 _MIN_SHARE = 120
+
+
+def truncate_middle(text: str, limit: int) -> str:
+    """Keep the head and tail of ``text`` within ``limit`` characters, marking the cut."""
+    if len(text) <= limit:
+        return text
+    marker = "\n[... {} characters omitted ...]\n"
+    keep = max(0, limit - len(marker.format(len(text))))
+    head = keep * 2 // 3
+    tail = keep - head
+    omitted = len(text) - head - tail
+    return text[:head] + marker.format(omitted) + (text[-tail:] if tail else "")
 
 
 def collapse_repeats(text: str) -> str:

@@ -23,10 +23,10 @@ from .._flight import SingleFlight
 from .._ids import CandidateId, ExampleId, canonical_json
 from .._sections import render_sections
 from .._types import Feedback, Result
-from ..api import BudgetLike, _run_sync, aoptimize
+from ..api import BudgetLike, aoptimize, sync_twin
 from ..engine import EngineObserver
 from ..errors import ConfigError, ProgramSignatureError
-from ..lm._base import LM
+from ..lm import LM
 from ..propose import MutationProposer, MutationRequest
 from ..store import RunStore
 from ._layout import Layout, Mode
@@ -301,6 +301,4 @@ async def aoptimize_artifact(
     )
 
 
-def optimize_artifact(*args: Any, **kwargs: Any) -> ArtifactResult:
-    """The sync twin of :func:`aoptimize_artifact` (same arguments)."""
-    return _run_sync(aoptimize_artifact(*args, **kwargs))
+optimize_artifact = sync_twin(aoptimize_artifact, "optimize_artifact")

@@ -19,9 +19,14 @@ from typing import Any, Literal
 
 from .._ids import ExampleId
 from .._types import Candidate, Rollout
-from ..lm._base import Message
-from ..propose import MutationProposer, MutationRequest, extract_text, truncate_middle
-from ..propose._base import ask_for_text
+from ..lm import Message
+from ..propose import (
+    MutationProposer,
+    MutationRequest,
+    ask_for_text,
+    extract_text,
+    truncate_middle,
+)
 from ._layout import Layout
 
 __all__ = ["ArtifactProposer", "describe_task", "transfer_hints"]

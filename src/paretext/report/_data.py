@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from .._ids import content_hash
 from .._types import Candidate, Failure, Proposal, Rollout, UsageTotals
-from ..artifact._transfer import Transfer, find_transfers
+from ..artifact import Transfer, find_transfers
 from ..engine import Commit, RunSnapshot, replay, run_failures
 from ..store import RunStore
 

@@ -30,14 +30,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._sandbox import (
-    SandboxLimits,
-    SandboxStatus,
-    _kill_group,
-    _read_clipped,
-    _signal_name,
-    _wait_unreaped,
-)
+from ._sandbox import SandboxLimits, SandboxStatus
+from ._text import clip
 
 __all__ = ["CommandResult", "Workspace", "isolation_available", "run_command", "workspace"]
 
@@ -245,6 +239,40 @@ def run_command(
         limits=limits,
         isolated=isolated,
     )
+
+
+# Process handling as in ``run_python`` (its helpers are private to that module).
+
+
+def _wait_unreaped(proc: subprocess.Popen[bytes], timeout: float) -> bool:
+    """Wait for exit without reaping, so the process group id stays ours to kill."""
+    deadline = time.monotonic() + timeout
+    delay = 0.0005
+    while True:
+        if os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+            return True
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        time.sleep(min(delay, remaining))
+        delay = min(delay * 2, 0.02)
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def _read_clipped(path: Path, limit: int) -> str:
+    text = path.read_bytes().decode("utf-8", errors="replace")
+    return text if len(text) <= 2 * limit else clip(text, 2 * limit)
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return str(number)
 
 
 def _status(returncode: int, timed_out: bool, oversize: bool) -> SandboxStatus:

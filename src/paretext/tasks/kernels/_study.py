@@ -31,7 +31,7 @@ from ...artifact import ArtifactProposer, ArtifactResult, Layout, aoptimize_arti
 from ...baselines import get_baseline
 from ...engine import EngineObserver
 from ...errors import ConfigError
-from ...lm._base import LM
+from ...lm import LM
 from ._evaluate import C_FLAGS, KernelRun, kernel_feedback, run_c_kernel
 from ._specs import KERNELS, get_kernel
 
