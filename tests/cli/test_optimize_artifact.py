@@ -80,3 +80,27 @@ def test_unknown_kernel_or_method_is_a_usage_error() -> None:
     assert bad_kernel.exit_code == 2 and "unknown kernel 'fft'" in bad_kernel.output
     bad_method = runner.invoke(app, ["optimize-artifact", "compare", "--methods", "magic"])
     assert bad_method.exit_code == 2 and "unknown method" in bad_method.output
+
+
+def test_run_optimizes_the_artifact_a_file_defines(server: Any, tmp_path: Path) -> None:
+    task = tmp_path / "mine.py"
+    task.write_text(
+        "from paretext.tasks.kernels import evaluate_c, kernel_seeds, kernel_tasks\n"
+        "seed = kernel_seeds(['prefix_sum'])\n"
+        "tasks = kernel_tasks(['prefix_sum'])\n"
+        "evaluate = evaluate_c\n"
+        "kind, lang = 'C kernels', 'c'\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(app, [
+        "optimize-artifact", "run", str(task), "--reflection-lm", "openai/fake-writer",
+        "-n", "1", "--budget", "20", "--run", str(tmp_path / "run"), "-q",
+    ])
+    assert result.exit_code == 0, result.output
+    assert "== prefix_sum: score" in result.output
+    assert "s += x[i]; y[i] = s;" in result.output
+    assert (tmp_path / "run" / "report.html").is_file()
+    missing = tmp_path / "bad.py"
+    missing.write_text("seed = 'x'\n", encoding="utf-8")
+    bad = CliRunner().invoke(app, ["optimize-artifact", "run", str(missing)])
+    assert bad.exit_code == 2 and "must define evaluate" in bad.output

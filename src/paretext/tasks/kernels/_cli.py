@@ -1,8 +1,10 @@
-"""``paretext optimize-artifact``: the kernel case study from the command line.
+"""``paretext optimize-artifact``: artifacts and the kernel case study from the command line.
 
-``kernels`` runs one method on the batch with the live progress bar and writes
-the HTML report of each run; ``compare`` runs the four methods over seeds and
-writes ``kernels.json`` and ``kernels.md`` (the table the README quotes).
+``run FILE`` optimizes the artifact a Python file defines (``seed``, ``evaluate``,
+optionally ``tasks``, ``valset``, ``kind``, ``lang``, ``objective``); ``kernels``
+runs one method on the kernel batch; both show the live progress bar and write
+the HTML report.  ``compare`` runs the four methods over seeds and writes
+``kernels.json`` and ``kernels.md`` (the table the README quotes).
 """
 
 from __future__ import annotations
@@ -100,6 +102,58 @@ def _lm(model: str) -> tuple[Any, Callable[[], Awaitable[None]]]:
             await close()
 
     return lm, aclose
+
+
+@cli.command("run")
+def run_command(
+    source: Annotated[Path, typer.Argument(help="A Python file defining seed and evaluate.")],
+    reflection_lm: LmOpt = DEFAULT_LM,
+    budget: Annotated[int, typer.Option("--budget", "-b", min=1, help="Rollouts.")] = 100,
+    proposals: Annotated[
+        int | None, typer.Option("--proposals", "-n", min=1, help="Stop after this many.")
+    ] = None,
+    run: Annotated[
+        Path | None, typer.Option("--run", "-r", help="Run directory (rerun = resume).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+) -> None:
+    """Optimize the artifact defined in SOURCE with its evaluator; print the best one."""
+    import runpy
+
+    from ..._config import StopConfig
+    from ..._progress import make_observer
+    from ...artifact import ArtifactResult, aoptimize_artifact
+    from ...report import write_report
+
+    if not source.is_file():
+        raise _fail(f"{source} does not exist")
+    names = runpy.run_path(str(source), run_name="__paretext_artifact__")
+    missing = [n for n in ("seed", "evaluate") if n not in names]
+    if missing:
+        raise _fail(f"{source} must define {', '.join(missing)} (and may define tasks, valset)")
+    optional = {k: names[k] for k in ("tasks", "valset", "kind", "lang", "objective") if k in names}
+    target = run or Path("runs") / f"{source.stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+    lm, aclose = _lm(reflection_lm)
+
+    async def main(observer: Any) -> ArtifactResult:
+        try:
+            return await aoptimize_artifact(
+                names["seed"], names["evaluate"], reflection_lm=lm, budget=budget, run=target,
+                stop=StopConfig(max_proposals=proposals), observer=observer, **optional,
+            )
+        finally:
+            await aclose()
+
+    try:
+        with make_observer("quiet" if quiet else "rich") as observer:
+            out = asyncio.run(main(observer))
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+    for task, best in out.per_task.items():
+        typer.echo(f"== {task}: score {best.score:.3f} ({best.candidate})")
+        typer.echo(best.artifact if isinstance(best.artifact, str) else json.dumps(
+            dict(best.artifact), indent=2))
+    typer.echo(f"report: {write_report(target)}", err=True)
 
 
 @cli.command("kernels")
