@@ -52,6 +52,10 @@ ProposalsOpt = Annotated[
 TokensOpt = Annotated[
     int, typer.Option("--max-tokens", min=32, help="Longest reply, in tokens.")
 ]
+ThreadsOpt = Annotated[
+    int | None,
+    typer.Option("--threads", min=1, help="CPU threads of a local model (default: all)."),
+]
 
 
 def _kernels(value: str) -> tuple[str, ...]:
@@ -90,11 +94,18 @@ def _displays(quiet: bool) -> Iterator[Any]:
         yield make
 
 
-def _lm(model: str) -> tuple[Any, Callable[[], Awaitable[None]]]:
-    """The writer, and how to close its connections."""
-    from ...lm import resolve_lm
+def _lm(model: str, threads: int | None = None) -> tuple[Any, Callable[[], Awaitable[None]]]:
+    """The writer, and how to close its connections.
+
+    ``threads`` sets a local model's CPU threads before it loads: on a machine shared with
+    other work, one thread per model avoids llama.cpp's threads waiting on each other.
+    """
+    from ...lm import LocalLM, resolve_lm
 
     lm = resolve_lm(model)
+    client = getattr(lm, "client", None)
+    if threads is not None and isinstance(client, LocalLM):
+        client.n_threads = threads
     close = getattr(lm, "aclose", None)
 
     async def aclose() -> None:
@@ -115,6 +126,7 @@ def run_command(
     run: Annotated[
         Path | None, typer.Option("--run", "-r", help="Run directory (rerun = resume).")
     ] = None,
+    threads: ThreadsOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
 ) -> None:
     """Optimize the artifact defined in SOURCE with its evaluator; print the best one."""
@@ -133,7 +145,7 @@ def run_command(
         raise _fail(f"{source} must define {', '.join(missing)} (and may define tasks, valset)")
     optional = {k: names[k] for k in ("tasks", "valset", "kind", "lang", "objective") if k in names}
     target = run or Path("runs") / f"{source.stem}-{time.strftime('%Y%m%d-%H%M%S')}"
-    lm, aclose = _lm(reflection_lm)
+    lm, aclose = _lm(reflection_lm, threads)
 
     async def main(observer: Any) -> ArtifactResult:
         try:
@@ -169,6 +181,7 @@ def kernels_command(
     run: Annotated[
         Path | None, typer.Option("--run", "-r", help="Directory for the run stores and reports.")
     ] = None,
+    threads: ThreadsOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
 ) -> None:
     """Optimize the C kernel batch with one method; print each kernel's result."""
@@ -178,7 +191,7 @@ def kernels_command(
     except ConfigError as exc:
         raise _fail(str(exc)) from None
     base = run or Path("runs") / f"kernels-{time.strftime('%Y%m%d-%H%M%S')}"
-    lm, aclose = (None, _nothing) if method == "seed" else _lm(reflection_lm)
+    lm, aclose = (None, _nothing) if method == "seed" else _lm(reflection_lm, threads)
 
     async def main(display: Any) -> MethodRun:
         try:
@@ -232,6 +245,7 @@ def compare_command(
     runs: Annotated[
         Path | None, typer.Option("--runs", help="Keep the run stores here (default: none).")
     ] = None,
+    threads: ThreadsOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
 ) -> None:
     """Seed, best-of-N, self-refinement per kernel and paretext batch mode, same proposals."""
@@ -244,7 +258,9 @@ def compare_command(
         cfg = StudyConfig(kernels=_kernels(kernels), proposals=proposals, max_tokens=max_tokens)
     except (ValueError, ConfigError) as exc:
         raise _fail(str(exc)) from None
-    lm, aclose = _lm(reflection_lm) if any(m != "seed" for m in chosen) else (None, _nothing)
+    lm, aclose = (
+        _lm(reflection_lm, threads) if any(m != "seed" for m in chosen) else (None, _nothing)
+    )
     done: list[MethodRun] = []
     started = time.monotonic()
     console = Console(stderr=True)
