@@ -25,6 +25,16 @@ __all__ = [
 PRESET_PROPOSALS: dict[str, int] = {"light": 8, "medium": 20, "heavy": 40}
 
 
+def _positive_number(value: object) -> bool:
+    """A finite number above zero (``True``, ``nan`` and ``inf`` are not)."""
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Budget:
     """Spending limits.  ``rollouts`` is exact (reserved before spending); the others stop
@@ -45,7 +55,7 @@ class Budget:
             value = getattr(self, name)
             if isinstance(value, str):
                 continue
-            if value is not None and (not isinstance(value, int | float) or value <= 0):
+            if value is not None and not _positive_number(value):
                 raise ConfigError(f"Budget.{name} must be a positive number, got {value!r}")
         if all(getattr(self, n) is None for n in ("rollouts", "usd", "tokens", "minutes")):
             raise ConfigError("a Budget needs at least one of rollouts, usd, tokens or minutes")
@@ -62,7 +72,8 @@ class Budget:
                      + proposals * 2 * minibatch_size         # parent + child minibatches
                      + ceil(accept_rate * proposals) * n_val  # validating survivors
 
-        so a preset pays for the same number of proposals whatever the data size.
+        so a preset pays for the same number of one-minibatch proposals whatever the
+        data size (a proposal on several minibatches costs several of those).
         """
         rollouts = preset_rollouts(name, n_val, n_components, minibatch_size, accept_rate)
         return Budget(rollouts=rollouts)
@@ -93,9 +104,17 @@ def _check_preset(name: str) -> None:
 
 @dataclass(frozen=True, slots=True)
 class ReflectionConfig:
-    """How reflective mutation builds its prompt and reads the reply."""
+    """How reflective mutation builds its prompt and reads the reply.
+
+    ``minibatches_per_proposal`` (``w``) reflections run in parallel per proposal,
+    each on its own minibatch of the parent (failures with different feedback are
+    dealt to different reflections), and one LM synthesis combines their texts into
+    the single child that is gated on all ``w`` minibatches and validated once.
+    ``1`` is GEPA's one reflection on one minibatch.
+    """
 
     minibatch_size: int = 3
+    minibatches_per_proposal: int = 8
     components: Literal["round_robin", "all"] | ComponentSelector = "round_robin"
     template: Literal["auto", "short", "full"] = "auto"
     max_chars_per_example: int = 3000
@@ -112,6 +131,8 @@ class ReflectionConfig:
     def __post_init__(self) -> None:
         if self.minibatch_size < 1:
             raise ConfigError("ReflectionConfig.minibatch_size must be >= 1")
+        if self.minibatches_per_proposal < 1:
+            raise ConfigError("ReflectionConfig.minibatches_per_proposal must be >= 1")
         if self.attempts < 1:
             raise ConfigError("ReflectionConfig.attempts must be >= 1")
         for name in ("temperature", "retry_temperature"):
@@ -151,21 +172,35 @@ class EngineConfig:
     """The search itself.
 
     ``concurrency`` caps rollouts and LM calls running at once and never changes
-    results.  ``proposals_in_flight`` is part of the algorithm: proposal *i* is
-    planned from the state committed after proposal *i - proposals_in_flight*.
+    results; nor does ``hedge`` (a greedy LM call that stalls far past the model's
+    usual latency is sent once more, the first answer wins: see ``paretext.lm.HedgedLM``).
+    ``proposals_in_flight`` is part of the algorithm: proposal *i* is planned from the
+    state committed after proposal *i - proposals_in_flight*.  The parallelism of the
+    default search is inside each proposal (``ReflectionConfig.minibatches_per_proposal``).
     """
 
     seed: int = 0
     concurrency: int = 16
-    proposals_in_flight: int = 4
+    proposals_in_flight: int = 1
     selector: Literal["pareto", "best", "epsilon_greedy", "top_k_pareto"] | CandidateSelector = (
         "pareto"
     )
     frontier: Literal["instance", "objective", "hybrid"] = "instance"
     perfect_score: float = 1.0
     fail_fast_after: int = 10
+    hedge: bool = True
+    #: Seconds one rollout (program and metric) may take; a slower one is recorded as a
+    #: failed rollout.  ``None``: no limit.  (A blocked *sync* program's thread cannot be
+    #: killed: it is abandoned, and does not keep the process alive at exit.)
+    rollout_timeout: float | None = None
 
     def __post_init__(self) -> None:
+        timeout = self.rollout_timeout
+        if timeout is not None and not _positive_number(timeout):
+            raise ConfigError(
+                "EngineConfig.rollout_timeout must be a positive number of seconds, "
+                f"got {timeout!r}"
+            )
         if self.concurrency < 1:
             raise ConfigError("EngineConfig.concurrency must be >= 1")
         if self.proposals_in_flight < 1:

@@ -11,11 +11,13 @@ import asyncio
 import concurrent.futures
 import functools
 import hashlib
+import threading
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
+from ._canonical import canonical_text, to_canonical
 from ._config import (
     Budget,
     EngineConfig,
@@ -25,7 +27,7 @@ from ._config import (
     config_fingerprint,
     preset_rollouts,
 )
-from ._ids import ExampleId, canonical_json
+from ._ids import ExampleId
 from ._types import Example, Result
 from .engine import (
     Engine,
@@ -43,7 +45,7 @@ from .propose import MutationProposer
 from .store import RunStore, open_store
 
 __all__ = [
-    "aoptimize", "asearch", "build_spec", "optimize", "run_fingerprint", "search", "sync_twin",
+    "aoptimize", "asearch", "build_spec", "optimize", "run_fingerprint", "search", "sync_twin"
 ]
 
 T = TypeVar("T")
@@ -87,7 +89,7 @@ def _check_shared_ids(train: list[Example], val: list[Example]) -> None:
     val_by_id = {e.id: e for e in val}
     for e in train:
         other = val_by_id.get(e.id)
-        if other is not None and canonical_json(other.data) != canonical_json(e.data):
+        if other is not None and to_canonical(other.data) != to_canonical(e.data):
             raise ConfigError(
                 f"trainset and valset both have an example with id {e.id!r} but different contents"
             )
@@ -113,7 +115,7 @@ def _seed(seed: Mapping[str, str] | str, program: Program) -> dict[str, str]:
 
 
 def _budget(
-    budget: BudgetLike, n_val: int, n_components: int, reflection: ReflectionConfig
+    budget: BudgetLike, n_train: int, n_val: int, n_components: int, reflection: ReflectionConfig
 ) -> Budget:
     """The one budget resolution: a preset becomes rollouts against this data."""
     if isinstance(budget, str) or (isinstance(budget, int) and not isinstance(budget, bool)):
@@ -123,6 +125,7 @@ def _budget(
             f"budget must be a Budget, a preset name or a rollout count, got {budget!r}"
         )
     if isinstance(budget.rollouts, str):
+        # In GEPA-native units (one-minibatch proposals), whatever the search's shape.
         rollouts = preset_rollouts(budget.rollouts, n_val, n_components, reflection.minibatch_size)
         budget = replace(budget, rollouts=rollouts)
     limit = budget.rollout_limit
@@ -132,11 +135,13 @@ def _budget(
                 f"budget of {limit} rollouts is smaller than one validation pass "
                 f"({n_val} examples)"
             )
-        one_proposal = n_val + 2 * reflection.minibatch_size + n_val
+        gate = min(n_train, reflection.minibatch_size * reflection.minibatches_per_proposal)
+        one_proposal = n_val + 2 * gate + n_val
         if limit < one_proposal:
             raise ConfigError(
                 f"budget of {limit} rollouts pays for the seed's validation but not for "
-                f"one proposal; at least {one_proposal} are needed"
+                f"one proposal ({2 * gate} minibatch rollouts and a validation); at least "
+                f"{one_proposal} are needed (or fewer ReflectionConfig.minibatches_per_proposal)"
             )
     return budget
 
@@ -149,9 +154,11 @@ def _resolve_lm(lm: object, role: str) -> LM:
     raise ConfigError(f"{role} LM must be an LM or a model string, got {type(lm).__name__}")
 
 
-def _data_hash(examples: list[Example]) -> str:
-    payload = canonical_json([[e.id, e.data] for e in examples])
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+def _data_hash(examples: list[Example], split: str) -> str:
+    """The fingerprint of a split: a canonical encoding, never ``repr`` (see ``_canonical``)."""
+    encoded = [[e.id, to_canonical(e.data, f"{split}set[{i}]")] for i, e in enumerate(examples)]
+    digest = hashlib.sha256(canonical_text(encoded).encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()[:16]
 
 
 def build_spec(
@@ -172,6 +179,7 @@ def build_spec(
     run_meta: Mapping[str, Any] | None = None,
     proposer: MutationProposer | None = None,
     executor: RolloutExecutor | None = None,
+    wait: bool = False,
 ) -> RunSpec:
     """The one RunSpec builder: validate and resolve every input.
 
@@ -186,19 +194,25 @@ def build_spec(
     met = as_metric(metric, perfect_score=engine.perfect_score)
     components = _seed(seed, prog)
     train, val = _splits(trainset, valset)
-    resolved_budget = _budget(budget, len(val), len(components), reflection)
+    resolved_budget = _budget(budget, len(train), len(val), len(components), reflection)
     reflection_model = _resolve_lm(reflection_lm, "reflection")
 
+    # Before the store opens: data without a stable encoding is refused with nothing written.
+    fingerprint = run_fingerprint(components, train, val, reflection_model.model, proposer,
+                                  engine, reflection, merge)
     store = open_store(run)
     tracker = UsageTracker()
-    refl = compose_lm(reflection_model, store, tracker, role="reflection")
-    prog = _with_task_lm(prog, store, tracker, cache_task_lm)
-    fingerprint = run_fingerprint(components, train, val, refl.model, proposer, engine,
-                                  reflection, merge)
-    store.open_run(fingerprint, {
-        "search_mode": valset is None, "n_train": len(train), "n_val": len(val),
-        "rollouts_limit": resolved_budget.rollout_limit, **(run_meta or {}),
-    })
+    refl = compose_lm(reflection_model, store, tracker, role="reflection", hedge=engine.hedge)
+    prog = _with_task_lm(prog, store, tracker, cache=cache_task_lm, hedge=engine.hedge)
+    try:
+        store.open_run(fingerprint, {
+            "search_mode": valset is None, "n_train": len(train), "n_val": len(val),
+            "rollouts_limit": resolved_budget.rollout_limit, **(run_meta or {}),
+        }, wait=wait)
+    except BaseException:
+        if not isinstance(run, RunStore):
+            store.close()  # drops the writer lock too
+        raise
     return RunSpec(
         seed_components=components, train=train, val=val, program=prog, metric=met,
         reflection_lm=refl, store=store, budget=resolved_budget, engine=engine,
@@ -207,10 +221,13 @@ def build_spec(
     )
 
 
-def _with_task_lm(prog: Program, store: RunStore, tracker: UsageTracker, cache: bool) -> Program:
+def _with_task_lm(
+    prog: Program, store: RunStore, tracker: UsageTracker, *, cache: bool, hedge: bool
+) -> Program:
     """A pipeline's LM composed for the run (recorded, metered); other programs as they are."""
     if isinstance(prog, Pipeline):
-        return prog.with_lm(compose_lm(prog.lm, store, tracker, role="task", cache=cache))
+        lm = compose_lm(prog.lm, store, tracker, role="task", cache=cache, hedge=hedge)
+        return prog.with_lm(lm)
     return prog
 
 
@@ -226,16 +243,17 @@ def run_fingerprint(
 ) -> dict[str, Any]:
     """What a resumed run must share with the stored one: everything that decides results.
 
-    Speed-only settings (``concurrency``, the executor) are left out, so they may change.
+    Speed-only settings (``concurrency``, ``hedge``, the executor) and the hang guard
+    (``rollout_timeout``) are left out, so they may change: recorded rollouts replay anyway.
     """
     return {
         "seed": dict(components),
-        "train": _data_hash(train),
-        "val": _data_hash(val),
+        "train": _data_hash(train, "train"),
+        "val": _data_hash(val, "val"),
         "reflection_lm": reflection_model,
         "proposer": type(proposer).__name__ if proposer is not None else "ReflectionProposer",
         "config": {
-            "EngineConfig": _without(engine, "concurrency"),
+            "EngineConfig": _without(engine, "concurrency", "hedge", "rollout_timeout"),
             **config_fingerprint(reflection, merge),
         },
     }
@@ -265,6 +283,7 @@ async def aoptimize(
     run_meta: Mapping[str, Any] | None = None,
     proposer: MutationProposer | None = None,
     executor: RolloutExecutor | None = None,
+    wait: bool = False,
 ) -> Result:
     """Optimize the ``seed`` components of ``program`` for ``metric``.
 
@@ -274,6 +293,8 @@ async def aoptimize(
     ``run_meta`` is stored with the run (the CLI keeps what it needs to resume).
     ``proposer`` replaces GEPA's reflective mutation (baselines use this seam);
     ``executor`` runs the rollouts elsewhere (it never changes results).
+    Only one process may write a run: another one writing ``run`` is an error
+    naming it (``RunLocked``), unless ``wait=True`` queues behind it.
     """
     spec = build_spec(
         seed,
@@ -292,6 +313,7 @@ async def aoptimize(
         run_meta=run_meta,
         proposer=proposer,
         executor=executor,
+        wait=wait,
     )
     try:
         return await Engine(spec, observer).run()
@@ -318,12 +340,14 @@ async def asearch(
     run_meta: Mapping[str, Any] | None = None,
     proposer: MutationProposer | None = None,
     executor: RolloutExecutor | None = None,
+    wait: bool = False,
 ) -> Result:
     """Test-time search: optimize on ``tasks`` themselves and keep the best output per task."""
     return await aoptimize(
         seed, program, metric, tasks, None, reflection_lm=reflection_lm, budget=budget, run=run,
         engine=engine, reflection=reflection, merge=merge, stop=stop, observer=observer,
         cache_task_lm=cache_task_lm, run_meta=run_meta, proposer=proposer, executor=executor,
+        wait=wait,
     )
 
 
@@ -343,10 +367,51 @@ def _run_sync(coro: Coroutine[Any, Any, T]) -> T:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(coro)
+        return _run_on_own_loop(coro)
     # Called from inside a running loop (a notebook): run on a private loop in a thread.
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coro).result()
+        return pool.submit(_run_on_own_loop, coro).result()
+
+
+def _run_on_own_loop(coro: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` whose worker threads (sync programs and metrics) never hold up the exit.
+
+    A sync program that blocks forever cannot be killed; after its rollout timed out, or
+    after a second Ctrl-C, its thread is abandoned instead of joined.
+    """
+
+    async def main() -> T:
+        asyncio.get_running_loop().set_default_executor(_DaemonExecutor())
+        return await coro
+
+    return asyncio.run(main())
+
+
+class _DaemonExecutor(concurrent.futures.ThreadPoolExecutor):
+    """One daemon thread per call: nothing to join at shutdown or at interpreter exit.
+
+    (A ``ThreadPoolExecutor`` only because asyncio accepts no other default executor;
+    its pool is never used.)
+    """
+
+    def submit(
+        self, fn: Callable[..., T], /, *args: Any, **kwargs: Any
+    ) -> concurrent.futures.Future[T]:
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+        def work() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                future.set_result(fn(*args, **kwargs))
+            except BaseException as exc:
+                future.set_exception(exc)
+
+        threading.Thread(target=work, name="paretext-worker", daemon=True).start()
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Nothing to wait for: the threads are daemons."""
 
 
 optimize = sync_twin(aoptimize, "optimize")

@@ -12,6 +12,8 @@ from __future__ import annotations
 from ._base import LM, ChatRequest, LMResponse, Message, Usage
 from ._cache import CachedLM, ResponseStore
 from ._compose import compose_lm
+from ._errors import error_for_status
+from ._hedge import HedgedLM
 from ._limits import LimitedLM, Limiter, LimiterPool, shared_limiters
 from ._litellm import LiteLLMLM
 from ._local import LocalLM, LocalStats
@@ -29,7 +31,7 @@ from ._pricing import Price, cost_usd, get_price, register_price
 from ._resolve import ComposedLM, DefaultsLM, resolve_lm
 from ._retry import RetryingLM, RetryPolicy, TimeoutLM
 from ._scripted import ScriptedLM
-from ._secrets import Secret
+from ._secrets import Secret, scrub
 from ._usage import MeteredLM, UsageTracker
 
 __all__ = [
@@ -40,6 +42,7 @@ __all__ = [
     "ChatRequest",
     "ComposedLM",
     "DefaultsLM",
+    "HedgedLM",
     "LMResponse",
     "LimitedLM",
     "Limiter",
@@ -64,10 +67,12 @@ __all__ = [
     "cache_dir",
     "compose_lm",
     "cost_usd",
+    "error_for_status",
     "get_price",
     "install_model",
     "list_models",
     "register_price",
     "resolve_lm",
+    "scrub",
     "shared_limiters",
 ]
