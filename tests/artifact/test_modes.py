@@ -181,7 +181,8 @@ def test_generalize_mode_learns_one_shared_artifact_on_train_and_validates_on_va
         return "```\n" + " ".join([current, *re.findall(r"mention (\w+)", prompt)]) + "\n```"
 
     out = pt.optimize_artifact("colours:", evaluate, tasks=train, valset=val,
-                               reflection_lm=ScriptedLM(respond), budget=60)
+                               reflection_lm=ScriptedLM(respond), budget=60,
+                               reflection=pt.ReflectionConfig(minibatches_per_proposal=1))
     assert out.mode == "generalize"
     assert isinstance(out.best, str) and "green" in out.best and "blue" in out.best
     assert set(out.per_task) == {"v0", "v1"}

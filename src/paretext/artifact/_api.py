@@ -245,7 +245,10 @@ async def aoptimize_artifact(
     layout = Layout.resolve(seed, tasks, valset, mode)
     reflection = reflection or ReflectionConfig()
     if layout.mode in ("batch", "single"):
-        reflection = dataclasses.replace(reflection, minibatch_size=1, components="all")
+        # One task's artifact per proposal: no parallel reflections on other tasks to combine.
+        reflection = dataclasses.replace(
+            reflection, minibatch_size=1, minibatches_per_proposal=1, components="all"
+        )
     if proposer is not None and not isinstance(proposer, MutationProposer):
         proposer = proposer(layout)
     chosen = proposer or ArtifactProposer(

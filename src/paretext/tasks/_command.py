@@ -144,9 +144,10 @@ def _namespace_args(work: Path) -> list[str]:
 
 def _prlimit_args(limits: SandboxLimits, processes: int) -> list[str]:
     cpu = max(1, int(limits.cpu_seconds))
+    memory = [] if limits.memory_bytes is None else [f"--as={int(limits.memory_bytes)}"]
     return [
         f"--cpu={cpu}:{cpu + 1}",
-        f"--as={int(limits.memory_bytes)}",
+        *memory,
         f"--fsize={int(limits.file_bytes)}",
         f"--nofile={int(limits.open_files)}",
         f"--nproc={processes}",
