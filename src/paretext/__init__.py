@@ -22,6 +22,7 @@ from ._types import (
 )
 from ._verdict import StopReason, Verdict
 from .api import aoptimize, asearch, optimize, search
+from .artifact import ArtifactResult, aoptimize_artifact, optimize_artifact
 from .engine import (
     AllComponents,
     BestSelector,
@@ -48,6 +49,7 @@ __version__ = "0.1.0"
 __all__ = [
     "LM",
     "AllComponents",
+    "ArtifactResult",
     "BestSelector",
     "Budget",
     "Candidate",
@@ -93,9 +95,11 @@ __all__ = [
     "UsageTotals",
     "Verdict",
     "aoptimize",
+    "aoptimize_artifact",
     "asearch",
     "errors",
     "optimize",
+    "optimize_artifact",
     "run_rollout",
     "search",
 ]

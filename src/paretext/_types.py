@@ -33,12 +33,16 @@ class Feedback:
     """What a metric says about one output: a score and *why*.
 
     ``objectives`` holds named sub-scores for multi-objective metrics; the engine
-    can build its frontier over them (``EngineConfig.frontier``).
+    can build its frontier over them (``EngineConfig.frontier``).  ``sections`` is
+    side information by name (compiler output, failing tests, timings); reflection
+    sees it after ``text`` as ``## name`` blocks, repeats collapsed and the whole
+    held to a size budget (head and tail kept).
     """
 
     score: float
     text: str = ""
     objectives: Mapping[str, float] = field(default_factory=dict)
+    sections: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

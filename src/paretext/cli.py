@@ -73,6 +73,7 @@ PLUGINS: dict[str, str] = {
     "bench": "paretext.bench:cli",
     "demo": "paretext.demo:cli",
     "models": "paretext.lm.models:cli",
+    "optimize-artifact": "paretext.tasks.kernels._cli:cli",
     "serve": "paretext.service._cli:serve",
     "worker": "paretext.service._cli:worker",
     "tenant": "paretext.service._cli:tenant",

@@ -9,6 +9,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ._callables import is_async, positional_arity
+from ._sections import render_sections
 from ._types import Feedback, TraceStep
 from .errors import ProgramSignatureError
 
@@ -55,6 +56,8 @@ def _coerce(value: Any, perfect: float) -> Feedback:
         if not isinstance(val, int | float) or math.isnan(val):
             raise MetricError(f"objective {name!r} is not a number: {val!r}")
     text = fb.text or ("Correct." if fb.score >= perfect else f"Score {fb.score:g} of {perfect:g}.")
+    if fb.sections:
+        text = f"{text}\n{render_sections(fb.sections)}"
     return Feedback(
         score=float(fb.score), text=text, objectives=MappingProxyType(dict(fb.objectives))
     )

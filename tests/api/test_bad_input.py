@@ -155,7 +155,7 @@ def test_public_surface_is_pinned() -> None:
     for name in pt.__all__:
         assert hasattr(pt, name), name
     assert set(pt.__all__) == {
-        "AllComponents", "BestSelector", "Budget", "Candidate", "CandidateId",
+        "AllComponents", "ArtifactResult", "BestSelector", "Budget", "Candidate", "CandidateId",
         "CandidateSelector", "ChatProgram", "ChatRequest", "ChatStep", "ComponentSelector",
         "ConfigError", "EngineConfig", "EngineObserver", "EpsilonGreedySelector", "Example",
         "ExampleId", "Failure", "Feedback", "FunctionProgram", "InMemoryRunStore",
@@ -163,8 +163,8 @@ def test_public_surface_is_pinned() -> None:
         "ParetoSelector", "Pipeline", "Program", "Proposal", "ReflectionConfig", "Result",
         "Rollout", "RolloutExecutor", "RoundRobinComponents", "RunSnapshot", "RunStore",
         "SQLiteRunStore", "ScriptedLM", "StopConfig", "StopReason", "TopKParetoSelector",
-        "Trace", "TraceStep", "UsageTotals", "Verdict", "aoptimize", "asearch", "errors",
-        "optimize", "run_rollout", "search",
+        "Trace", "TraceStep", "UsageTotals", "Verdict", "aoptimize", "aoptimize_artifact",
+        "asearch", "errors", "optimize", "optimize_artifact", "run_rollout", "search",
     }
     # Every package says what it exports, and exports only what it has.
     for package in ("engine", "lm", "store", "propose", "report", "baselines", "tasks", "bench"):

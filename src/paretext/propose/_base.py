@@ -92,6 +92,7 @@ async def ask_for_text(
     max_tokens: int | None = None,
     response_format: Mapping[str, Any] | None = None,
     retry_temperature: float | None = None,
+    retry: str = RETRY,
     draw: int = 0,
 ) -> str:
     """Call ``lm`` until ``parse(reply, cut_off)`` accepts a reply, ``attempts`` times at most.
@@ -99,8 +100,9 @@ async def ask_for_text(
     Every LM-written text (mutation, merge, the baselines' rewrites) is asked for
     here.  A retry shows the model its refused reply and the reason, rather than
     asking the same question blind (a small model asked again often repeats
-    itself), at ``retry_temperature`` when one is given.  ``draw`` tells apart calls of
-    one proposal that would otherwise send the same request (each is its own sample).  The last
+    itself), at ``retry_temperature`` when one is given; ``retry`` is that turn's text,
+    with ``{problem}`` for the reason.  ``draw`` tells apart calls of one proposal that
+    would otherwise send the same request (each is its own sample).  The last
     :class:`~paretext.errors.ReflectionParseError` is raised when every attempt fails.
     """
     last: ReflectionParseError | None = None
@@ -111,7 +113,7 @@ async def ask_for_text(
             heat = temperature if retry_temperature is None else retry_temperature
             turn += [
                 Message("assistant", truncate_middle(last.reply, 1500)),
-                Message("user", RETRY.format(problem=last)),
+                Message("user", retry.format(problem=last)),
             ]
         request = ChatRequest(
             messages=tuple(turn),

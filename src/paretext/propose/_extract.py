@@ -10,6 +10,7 @@ import json
 import re
 from collections.abc import Callable, Sequence
 
+from .._sections import truncate_middle
 from ..errors import ReflectionParseError
 
 __all__ = ["extract_text", "trim_cut_off", "truncate_middle"]
@@ -121,15 +122,3 @@ def extract_text(
             "reply proposes a text that was already evaluated", reply=reply
         )
     return text
-
-
-def truncate_middle(text: str, limit: int) -> str:
-    """Keep the head and tail of ``text`` within ``limit`` characters, marking the cut."""
-    if len(text) <= limit:
-        return text
-    marker = "\n[... {} characters omitted ...]\n"
-    keep = max(0, limit - len(marker.format(len(text))))
-    head = keep * 2 // 3
-    tail = keep - head
-    omitted = len(text) - head - tail
-    return text[:head] + marker.format(omitted) + (text[-tail:] if tail else "")

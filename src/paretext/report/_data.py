@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from .._ids import content_hash
 from .._types import Candidate, Failure, Proposal, Rollout, UsageTotals
+from ..artifact import Transfer, find_transfers
 from ..engine import Commit, RunSnapshot, replay, run_failures
 from ..store import RunStore
 
@@ -170,6 +171,12 @@ class ReportData:
     failures: tuple[Failure, ...]
     rollouts_used: int
     rollouts_limit: int | None
+    #: Ideas that spread between tasks (batch-mode artifact runs; see paretext.artifact).
+    transfers: tuple[Transfer, ...] = ()
+
+    @property
+    def batch_mode(self) -> bool:
+        return _mapping(self.meta.get("artifact")).get("mode") == "batch"
 
     def candidate(self, candidate_id: str) -> CandidateView:
         for c in self.candidates:
@@ -242,7 +249,15 @@ def collect(store: RunStore) -> ReportData:
         failures=snap.failures,
         rollouts_used=snap.rollouts_spent,
         rollouts_limit=snap.rollouts_limit,
+        transfers=_transfers(info.meta, candidates),
     )
+
+
+def _transfers(meta: Mapping[str, Any], candidates: Sequence[Candidate]) -> tuple[Transfer, ...]:
+    artifact = _mapping(meta.get("artifact"))
+    if artifact.get("mode") != "batch":
+        return ()
+    return find_transfers(candidates, [str(t) for t in artifact.get("components", ())])
 
 
 # -- helpers -------------------------------------------------------------------

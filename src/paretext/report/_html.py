@@ -124,6 +124,7 @@ _NAV = (
     ("changes", "Changes"),
     ("proposals", "Proposals"),
     ("outputs", "Best outputs"),
+    ("transfers", "Transfer"),
     ("usage", "LM usage"),
     ("failures", "Failures"),
     ("settings", "Settings"),
@@ -289,6 +290,21 @@ def _usage(data: ReportData) -> str:
     )
 
 
+def _transfers(data: ReportData) -> str:
+    if not data.transfers:
+        return '<p class="empty">No idea spread between tasks in this run.</p>'
+    rows = [
+        (
+            f"{escape(t.source)} <small>({escape(t.source_task)})</small>",
+            f"{escape(t.target)} <small>({escape(t.target_task)})</small>",
+            f"{t.gain:+.3f}",
+            f"<pre>{escape(_clip(chr(10).join(t.lines)))}</pre>",
+        )
+        for t in data.transfers
+    ]
+    return _table(("from (task)", "to (task)", "score change", "lines carried over"), rows, "")
+
+
 def _failures(data: ReportData) -> str:
     if not data.failures:
         return '<p class="empty ok">Nothing failed.</p>'
@@ -320,7 +336,11 @@ def render_html(data: ReportData, *, title: str | None = None) -> str:
     from .. import __version__
 
     heading = title or f"paretext report · {data.location or 'in-memory run'}"
-    nav = "".join(f'<a href="#{sid}">{escape(label)}</a>' for sid, label in _NAV)
+    nav = "".join(
+        f'<a href="#{sid}">{escape(label)}</a>'
+        for sid, label in _NAV
+        if sid != "transfers" or data.batch_mode
+    )
     legend = (
         '<p class="legend"><span class="sw ring"></span> best '
         '<span class="sw front"></span> on the '
@@ -357,6 +377,15 @@ def render_html(data: ReportData, *, title: str | None = None) -> str:
             ),
             _section("proposals", "Proposals", _proposals(data)),
             _section("outputs", "Best output per instance", _outputs(data)),
+            _section(
+                "transfers",
+                "Cross-task transfer",
+                _transfers(data),
+                "Lines a mutation added to one task's artifact that an earlier mutation had "
+                "introduced first on another task: where an idea spread.",
+            )
+            if data.batch_mode
+            else "",
             _section(
                 "usage",
                 "LM usage and cost",

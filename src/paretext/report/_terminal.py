@@ -115,6 +115,15 @@ def summary_renderables(data: ReportData) -> list[RenderableType]:
             )
         out.append(usage)
 
+    if data.transfers:
+        spread = Table(title="cross-task transfer", title_justify="left")
+        for col in ("from (task)", "to (task)", "score change", "lines carried over"):
+            spread.add_column(col, overflow="fold")
+        for t in data.transfers:
+            spread.add_row(f"{t.source} ({t.source_task})", f"{t.target} ({t.target_task})",
+                           f"{t.gain:+.3f}", "\n".join(t.lines[:3]))
+        out.append(spread)
+
     if data.failures:
         fails = Table(
             title=f"failures ({len(data.failures)})", title_justify="left", border_style="red"
