@@ -24,7 +24,7 @@ from ._config import (
 )
 from ._ids import ExampleId, canonical_json
 from ._types import Example, Result
-from .engine import Engine, EngineObserver, RunSpec
+from .engine import Engine, EngineObserver, RolloutExecutor, RunSpec
 from .errors import ConfigError
 from .lm._base import LM
 from .lm._cache import CachedLM
@@ -156,6 +156,7 @@ def build_spec(
     cache_task_lm: bool = True,
     run_meta: Mapping[str, Any] | None = None,
     proposer: MutationProposer | None = None,
+    executor: RolloutExecutor | None = None,
 ) -> RunSpec:
     """Validate and resolve every input; spends nothing, touches disk only to open ``run``."""
     engine = engine or EngineConfig()
@@ -214,6 +215,7 @@ def build_spec(
         tracker=tracker,
         search_mode=search_mode,
         proposer=proposer,
+        executor=executor,
     )
 
 
@@ -241,6 +243,7 @@ async def aoptimize(
     cache_task_lm: bool = True,
     run_meta: Mapping[str, Any] | None = None,
     proposer: MutationProposer | None = None,
+    executor: RolloutExecutor | None = None,
 ) -> Result:
     """Optimize the ``seed`` components of ``program`` for ``metric``.
 
@@ -249,6 +252,8 @@ async def aoptimize(
     and settings resumes exactly, paying for nothing already recorded.
     ``run_meta`` is stored with the run (the CLI keeps what it needs to resume).
     ``proposer`` replaces GEPA's reflective mutation (baselines use this seam).
+    ``executor`` runs the rollouts elsewhere, e.g. ``paretext.ray.RayExecutor`` on a
+    cluster; like ``concurrency`` it never changes results, so it may differ on resume.
     """
     spec = build_spec(
         seed,
@@ -266,6 +271,7 @@ async def aoptimize(
         cache_task_lm=cache_task_lm,
         run_meta=run_meta,
         proposer=proposer,
+        executor=executor,
     )
     try:
         return await Engine(spec, observer).run()

@@ -39,6 +39,7 @@ from ..propose import (
 from ..store import RunStore
 from ._budget import Ledger, Reservation
 from ._evaluator import Evaluator
+from ._executor import InProcessExecutor, RolloutExecutor
 from ._observer import EngineObserver
 from ._planner import Plan, Planner
 from ._sampling import EpochSampler
@@ -69,6 +70,7 @@ class RunSpec:
     tracker: UsageTracker = field(default_factory=UsageTracker)
     search_mode: bool = False
     proposer: MutationProposer | None = None
+    executor: RolloutExecutor | None = None
 
 
 @dataclass
@@ -94,7 +96,8 @@ class Engine:
         self._limiter = asyncio.Semaphore(cfg.concurrency)
         examples = {e.id: e for e in (*spec.train, *spec.val)}
         self._examples: dict[ExampleId, Example] = examples
-        self.evaluator = Evaluator(spec.program, spec.metric, examples, spec.store, self._limiter)
+        self._executor = spec.executor or InProcessExecutor()
+        self.evaluator = Evaluator(self._executor, spec.store, self._limiter)
         self.ledger = Ledger(spec.budget.rollouts)
         self.state = CommittedState(cfg.frontier, [e.id for e in spec.val])
         self._val_ids = tuple(e.id for e in spec.val)
@@ -133,6 +136,7 @@ class Engine:
             self._deadline = started + spec.budget.minutes * 60
         self.observer.on_start(self.ledger.limit)
         self._task = asyncio.current_task()
+        await self._executor.start(spec.program, spec.metric, self._examples)
         try:
             with self._signal_handlers():
                 await self._evaluate_seed()
@@ -143,6 +147,8 @@ class Engine:
         except BaseException as exc:
             spec.store.finish({"error": f"{type(exc).__name__}: {exc}"}, status="failed")
             raise
+        finally:
+            await self._executor.aclose()
         result = self._result(stop_reason)
         spec.store.finish(_summary(result, time.monotonic() - started))
         self.observer.on_finish(result)
