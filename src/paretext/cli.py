@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+import typer.core
 from rich.console import Console
 
 from . import __version__
@@ -196,6 +197,7 @@ class RunSettings:
     seed: int = 0
     train: int | None = None
     val: int | None = None
+    ray: str | None = None  # a Ray address for the rollouts; "" is Ray's default
 
     def to_meta(self, rollouts_limit: int | None) -> dict[str, Any]:
         return {"format": 1, **asdict(self), "rollouts_limit": rollouts_limit}
@@ -373,6 +375,11 @@ def _execute(
     loaded = _load_file(settings) if settings.kind == "file" else _load_task(settings)
     loaded = _metered(loaded, tracker)
     budget = _budget(settings, loaded)
+    executor = None
+    if settings.ray is not None:
+        from .ray import RayExecutor
+
+        executor = RayExecutor(settings.ray or None)
     err = Console(stderr=True)
     try:
         with make_observer(mode, tracker) as observer:
@@ -388,6 +395,7 @@ def _execute(
                 engine=EngineConfig(seed=settings.seed, concurrency=settings.concurrency),
                 observer=observer,
                 run_meta={"cli": settings.to_meta(budget.rollouts)},
+                executor=executor,
             )
     except (ConfigError, ProgramSignatureError, StoreError, KeyboardInterrupt):
         raise  # nothing ran, the store holds another run, or the run is merely interrupted
@@ -450,6 +458,34 @@ MlflowOpt = Annotated[
         "(MLFLOW_TRACKING_URI picks the server).",
     ),
 ]
+RayOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ray",
+        metavar="[ADDRESS]",
+        help="Run the rollouts on a Ray cluster: auto, ray://HOST:PORT or HOST:PORT; alone, "
+        "Ray's default (RAY_ADDRESS, else a new local Ray). Needs paretext[ray].",
+    ),
+]
+
+
+def _looks_like_address(arg: str) -> bool:
+    return arg in ("auto", "local") or ":" in arg
+
+
+class _RayCommand(typer.core.TyperCommand):
+    """Lets ``--ray`` stand alone (Ray's default address) as well as take ``ADDRESS``."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        bare = [
+            i
+            for i, arg in enumerate(args)
+            if arg == "--ray" and (i + 1 == len(args) or not _looks_like_address(args[i + 1]))
+        ]
+        args = ["--ray=" if i in bare else arg for i, arg in enumerate(args)]
+        return list(super().parse_args(ctx, args))
+
+
 ConcurrencyOpt = Annotated[
     int,
     typer.Option(
@@ -461,7 +497,7 @@ ConcurrencyOpt = Annotated[
 ]
 
 
-@app.command(epilog=_EPILOG)
+@app.command(epilog=_EPILOG, cls=_RayCommand)
 def optimize(
     source: Annotated[
         str,
@@ -521,6 +557,7 @@ def optimize(
     val: Annotated[
         int | None, typer.Option("--val", min=1, help="Validation examples (built-in tasks).")
     ] = None,
+    ray: RayOpt = None,
     quiet: QuietOpt = False,
     json_lines: JsonOpt = False,
     report: ReportOpt = True,
@@ -542,12 +579,13 @@ def optimize(
             seed=seed,
             train=train,
             val=val,
+            ray=ray,
         )
         code = _execute(settings, run or _default_run(source), mode, report=report, mlflow=mlflow)
     raise typer.Exit(code)
 
 
-@app.command(epilog=_EPILOG)
+@app.command(epilog=_EPILOG, cls=_RayCommand)
 def resume(
     run: RunArg,
     budget: Annotated[
@@ -566,6 +604,15 @@ def resume(
             "-j",
             min=1,
             help="Override the stored concurrency (never changes results).",
+        ),
+    ] = None,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            metavar="[ADDRESS]",
+            help="Run the rest on this Ray cluster instead of the stored one (e.g. after the "
+            "first went away).",
         ),
     ] = None,
     quiet: QuietOpt = False,
@@ -587,6 +634,8 @@ def resume(
             settings = replace(settings, budget=budget)
         if concurrency is not None:
             settings = replace(settings, concurrency=concurrency)
+        if ray is not None:
+            settings = replace(settings, ray=ray)
         code = _execute(settings, run, mode, report=report, mlflow=mlflow)
     raise typer.Exit(code)
 
