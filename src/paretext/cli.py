@@ -371,15 +371,15 @@ def _execute(
     from ._progress import make_observer
     from .lm import UsageTracker
 
-    tracker = UsageTracker()
-    loaded = _load_file(settings) if settings.kind == "file" else _load_task(settings)
-    loaded = _metered(loaded, tracker)
-    budget = _budget(settings, loaded)
     executor = None
     if settings.ray is not None:
         from .ray import RayExecutor
 
         executor = RayExecutor(settings.ray or None)
+    tracker = UsageTracker()
+    loaded = _load_file(settings) if settings.kind == "file" else _load_task(settings)
+    loaded = _metered(loaded, tracker)
+    budget = _budget(settings, loaded)
     err = Console(stderr=True)
     try:
         with make_observer(mode, tracker) as observer:

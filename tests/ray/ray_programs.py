@@ -55,16 +55,20 @@ def kills(log_dir: Path) -> int:
 
 @dataclass(frozen=True)
 class ChaosProgram:
-    """``world.program``, logging each attempt; the first attempt at a pair whose example is in
-    ``kill`` kills its worker (at most ``max_kills`` times in all), every attempt at an example
-    in ``always_kill`` does."""
+    """``world.program``, logging each attempt.
+
+    The first attempt at a pair whose example is in ``kill`` kills its worker (at most
+    ``max_kills`` times in all); every attempt at an example in ``always_kill`` does.  The
+    first attempt on node ``hold_node`` writes ``held`` to ``log_dir`` and waits ``hold_s``.
+    """
 
     world: RuleWorld
     log_dir: str
     kill: frozenset[str] = frozenset()
     max_kills: int = 3
     always_kill: frozenset[str] = frozenset()
-    delay: float = 0.0
+    hold_node: str | None = None
+    hold_s: float = 0.0
 
     async def __call__(self, candidate: Mapping[str, str], example: Mapping[str, Any]) -> str:
         import ray
@@ -77,18 +81,44 @@ class ChaosProgram:
             f.write(line)
         first = log.read_text().count("\n") == 1
         if example["id"] in self.always_kill or (
-            example["id"] in self.kill and first and self._claim_kill()
+            example["id"] in self.kill
+            and first
+            and any(self._claim(f"kill-{i}") for i in range(self.max_kills))
         ):
             os.kill(os.getpid(), signal.SIGKILL)
-        if self.delay:
-            await asyncio.sleep(self.delay)
+        if context.get_node_id() == self.hold_node and self._claim("held"):
+            await asyncio.sleep(self.hold_s)
         return self.world.program(candidate, example)
 
-    def _claim_kill(self) -> bool:
-        for i in range(self.max_kills):
-            try:
-                os.close(os.open(Path(self.log_dir) / f"kill-{i}", os.O_CREAT | os.O_EXCL))
-            except FileExistsError:
-                continue
-            return True
-        return False
+    def _claim(self, name: str) -> bool:
+        """Whether this call is the first to claim ``name`` (across every worker)."""
+        try:
+            os.close(os.open(Path(self.log_dir) / name, os.O_CREAT | os.O_EXCL))
+        except FileExistsError:
+            return False
+        return True
+
+
+#: A task file for ``paretext optimize``: its program, defined in the file, travels by value.
+TASK_FILE = """
+import time
+from paretext.testing import RuleWorld, rule_reflector
+
+world = RuleWorld(n=24, categories=6)
+data = world.examples()
+seed = {"system": "Solve it."}
+metric = world.metric
+trainset = data[:8]
+valset = data[8:]
+reflection_lm = rule_reflector(1)
+
+def program(candidate, example):
+    time.sleep(DELAY)
+    return world.program(candidate, example)
+"""
+
+
+def write_task(directory: Path, delay: float = 0.0) -> Path:
+    path = directory / "task.py"
+    path.write_text(TASK_FILE.replace("DELAY", repr(delay)), encoding="utf-8")
+    return path

@@ -13,9 +13,11 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ray_programs import WORKER_ENV, ChaosProgram, attempts, kills
+from ray_programs import WORKER_ENV, ChaosProgram, attempts, kills, write_task
+from typer.testing import CliRunner
 
 import paretext as pt
+from paretext.cli import EXIT_OK, EXIT_USAGE, app
 from paretext.errors import ConfigError
 from paretext.ray import RayExecutor
 from paretext.testing import RuleWorld
@@ -209,3 +211,37 @@ def test_an_lm_pipeline_is_refused_with_the_reason(local_ray: Any) -> None:
 def test_an_address_beside_an_open_connection_is_refused(local_ray: Any) -> None:
     with pytest.raises(ConfigError, match="already connected to Ray"):
         WORLD.optimize(train=TRAIN, budget=200, executor=RayExecutor("ray://127.0.0.1:1"))
+
+
+# -- the command line -------------------------------------------------------------------------
+
+
+def test_cli_ray_alone_uses_this_processes_ray_and_gives_the_in_process_result(
+    local_ray: Any, tmp_path: Path
+) -> None:
+    task = write_task(tmp_path)
+    runner = CliRunner()
+    plain = runner.invoke(
+        app, ["optimize", str(task), "-b", "150", "-r", str(tmp_path / "a"), "-q"]
+    )
+    on_ray = runner.invoke(
+        app, ["optimize", str(task), "--ray", "-b", "150", "-r", str(tmp_path / "b"), "-q"]
+    )
+    assert plain.exit_code == on_ray.exit_code == EXIT_OK, on_ray.output
+    a, b = (pt.SQLiteRunStore(tmp_path / name, create=False) for name in "ab")
+    try:
+        assert a.candidates() == b.candidates()
+        assert a.proposals() == b.proposals()
+        assert b.info().meta["cli"]["ray"] == ""  # resume runs on Ray again
+    finally:
+        a.close()
+        b.close()
+
+
+def test_cli_ray_takes_an_address(local_ray: Any, tmp_path: Path) -> None:
+    task = write_task(tmp_path)
+    result = CliRunner().invoke(
+        app, ["optimize", str(task), "-r", str(tmp_path / "run"), "--ray", "127.0.0.1:1", "-q"]
+    )
+    assert result.exit_code == EXIT_USAGE
+    assert "cannot connect to '127.0.0.1:1'" in result.stderr

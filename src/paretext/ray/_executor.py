@@ -46,6 +46,7 @@ T = TypeVar("T")
 
 _RAY = LazyImport("ray", "RayExecutor needs Ray: pip install 'paretext[ray]'")
 _TASK_RESOURCES = {"CPU": "num_cpus", "GPU": "num_gpus", "memory": "memory"}
+_CONNECT_ATTEMPTS = 3
 _OURS = frozenset({"name", "max_retries", "retry_exceptions", "runtime_env", "resources"})
 
 
@@ -223,12 +224,18 @@ class RayExecutor(RolloutExecutor):
                     "ray.shutdown() first"
                 )
             return
-        try:
-            ray.init(address=self.address, **self._init_options)
-        except ConnectionError as exc:
-            raise ConfigError(
-                f"cannot connect to the Ray cluster at {self.address!r}: {exc}"
-            ) from exc
+        for attempt in range(_CONNECT_ATTEMPTS):
+            try:
+                ray.init(address=self.address, **self._init_options)
+                break
+            except ConnectionError as exc:
+                # Ray Client's server side sometimes dies as it starts (ray-project/ray#63202)
+                if isinstance(exc, ConnectionAbortedError) and attempt + 1 < _CONNECT_ATTEMPTS:
+                    ray.shutdown()
+                    continue
+                raise ConfigError(
+                    f"cannot connect to the Ray cluster at {self.address!r}: {exc}"
+                ) from exc
         self._owns_connection = True
 
     def _capacity(self) -> int:
