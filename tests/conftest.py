@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+import paretext as pt
 from paretext.testing import RuleWorld
 
 
@@ -31,3 +32,15 @@ class JitteryProgram:
     async def __call__(self, candidate: Mapping[str, str], example: Mapping[str, Any]) -> str:
         await asyncio.sleep(self.rng.random() * self.max_delay)
         return self.world.program(candidate, example)
+
+
+@pytest.fixture(scope="session")
+def golden() -> pt.Result:
+    """The clean rule-world run (15 train, 15 validation, budget 200), made by the engine.
+
+    The report, CLI and progress tests run the same settings their own way (a run on
+    disk, the command line, a display) and check what they show against this result,
+    so a change to the planner changes no test's numbers.
+    """
+    return RuleWorld().optimize(train=15, budget=200)
+

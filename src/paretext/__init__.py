@@ -9,17 +9,33 @@ from __future__ import annotations
 from . import errors
 from ._config import Budget, EngineConfig, MergeConfig, ReflectionConfig, StopConfig
 from ._ids import CandidateId, ExampleId
-from ._types import Candidate, Example, Feedback, Proposal, Result, Rollout, TraceStep, UsageTotals
+from ._types import (
+    Candidate,
+    Example,
+    Failure,
+    Feedback,
+    Proposal,
+    Result,
+    Rollout,
+    TraceStep,
+    UsageTotals,
+)
+from ._verdict import StopReason, Verdict
 from .api import aoptimize, asearch, optimize, search
 from .engine import (
+    AllComponents,
     BestSelector,
     CandidateSelector,
     ComponentSelector,
     EngineObserver,
     EpsilonGreedySelector,
+    InProcessExecutor,
     ParetoSelector,
+    RolloutExecutor,
     RoundRobinComponents,
+    RunSnapshot,
     TopKParetoSelector,
+    run_rollout,
 )
 from .errors import ConfigError, ParetextError
 from .lm import LM, ChatRequest, LMResponse, ScriptedLM
@@ -31,6 +47,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "LM",
+    "AllComponents",
     "BestSelector",
     "Budget",
     "Candidate",
@@ -46,9 +63,11 @@ __all__ = [
     "EpsilonGreedySelector",
     "Example",
     "ExampleId",
+    "Failure",
     "Feedback",
     "FunctionProgram",
     "InMemoryRunStore",
+    "InProcessExecutor",
     "LMResponse",
     "MergeConfig",
     "Metric",
@@ -60,18 +79,23 @@ __all__ = [
     "ReflectionConfig",
     "Result",
     "Rollout",
+    "RolloutExecutor",
     "RoundRobinComponents",
+    "RunSnapshot",
     "RunStore",
     "SQLiteRunStore",
     "ScriptedLM",
     "StopConfig",
+    "StopReason",
     "TopKParetoSelector",
     "Trace",
     "TraceStep",
     "UsageTotals",
+    "Verdict",
     "aoptimize",
     "asearch",
     "errors",
     "optimize",
+    "run_rollout",
     "search",
 ]

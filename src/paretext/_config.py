@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from .errors import ConfigError
 
 if TYPE_CHECKING:
-    from .engine._selection import CandidateSelector, ComponentSelector
+    from .engine import CandidateSelector, ComponentSelector
 
 __all__ = [
     "PRESET_PROPOSALS",
@@ -18,6 +18,7 @@ __all__ = [
     "MergeConfig",
     "ReflectionConfig",
     "StopConfig",
+    "preset_rollouts",
 ]
 
 #: Proposals per component that each preset pays for.
@@ -28,16 +29,22 @@ PRESET_PROPOSALS: dict[str, int] = {"light": 8, "medium": 20, "heavy": 40}
 class Budget:
     """Spending limits.  ``rollouts`` is exact (reserved before spending); the others stop
     new proposals once reached (tokens and usd count every LM call, task and reflection).
+    ``rollouts`` may name a preset (``"light"``, ``"medium"``, ``"heavy"``), resolved
+    against the data when the run is built (:meth:`preset`).
     """
 
-    rollouts: int | None = None
+    rollouts: int | str | None = None
     usd: float | None = None
     tokens: int | None = None
     minutes: float | None = None
 
     def __post_init__(self) -> None:
+        if isinstance(self.rollouts, str):
+            _check_preset(self.rollouts)
         for name in ("rollouts", "usd", "tokens", "minutes"):
             value = getattr(self, name)
+            if isinstance(value, str):
+                continue
             if value is not None and (not isinstance(value, int | float) or value <= 0):
                 raise ConfigError(f"Budget.{name} must be a positive number, got {value!r}")
         if all(getattr(self, n) is None for n in ("rollouts", "usd", "tokens", "minutes")):
@@ -57,15 +64,31 @@ class Budget:
 
         so a preset pays for the same number of proposals whatever the data size.
         """
-        if name not in PRESET_PROPOSALS:
-            raise ConfigError(
-                f"unknown budget preset {name!r}; choose one of {sorted(PRESET_PROPOSALS)}"
-            )
-        proposals = PRESET_PROPOSALS[name] * max(1, n_components)
-        rollouts = (
-            n_val + proposals * 2 * minibatch_size + math.ceil(accept_rate * proposals) * n_val
-        )
+        rollouts = preset_rollouts(name, n_val, n_components, minibatch_size, accept_rate)
         return Budget(rollouts=rollouts)
+
+    @property
+    def rollout_limit(self) -> int | None:
+        """The exact rollout limit (``None``: unlimited) of a resolved budget."""
+        if isinstance(self.rollouts, str):
+            raise ConfigError(f"budget preset {self.rollouts!r} is not resolved against the data")
+        return self.rollouts
+
+
+def preset_rollouts(
+    name: str, n_val: int, n_components: int, minibatch_size: int, accept_rate: float = 0.4
+) -> int:
+    """See :meth:`Budget.preset`."""
+    _check_preset(name)
+    proposals = PRESET_PROPOSALS[name] * max(1, n_components)
+    return n_val + proposals * 2 * minibatch_size + math.ceil(accept_rate * proposals) * n_val
+
+
+def _check_preset(name: str) -> None:
+    if name not in PRESET_PROPOSALS:
+        raise ConfigError(
+            f"unknown budget preset {name!r}; choose one of {sorted(PRESET_PROPOSALS)}"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,17 +120,6 @@ class ReflectionConfig:
                 raise ConfigError(f"ReflectionConfig.{name} must be between 0 and 2, got {value}")
         if self.max_chars_per_example < 200:
             raise ConfigError("ReflectionConfig.max_chars_per_example must be >= 200")
-
-    def component_selector(self) -> ComponentSelector:
-        from .engine._selection import AllComponents, ComponentSelector, RoundRobinComponents
-
-        if isinstance(self.components, ComponentSelector):
-            return self.components
-        if self.components == "round_robin":
-            return RoundRobinComponents()
-        if self.components == "all":
-            return AllComponents()
-        raise ConfigError(f"unknown component selection {self.components!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,27 +172,6 @@ class EngineConfig:
             raise ConfigError("EngineConfig.proposals_in_flight must be >= 1")
         if self.perfect_score <= 0:
             raise ConfigError("EngineConfig.perfect_score must be > 0")
-
-    def candidate_selector(self) -> CandidateSelector:
-        from .engine._selection import (
-            BestSelector,
-            CandidateSelector,
-            EpsilonGreedySelector,
-            ParetoSelector,
-            TopKParetoSelector,
-        )
-
-        if isinstance(self.selector, CandidateSelector):
-            return self.selector
-        table: dict[str, CandidateSelector] = {
-            "pareto": ParetoSelector(),
-            "best": BestSelector(),
-            "epsilon_greedy": EpsilonGreedySelector(),
-            "top_k_pareto": TopKParetoSelector(),
-        }
-        if self.selector not in table:
-            raise ConfigError(f"unknown selector {self.selector!r}; choose one of {sorted(table)}")
-        return table[self.selector]
 
 
 def config_fingerprint(*configs: object) -> dict[str, Any]:

@@ -5,16 +5,15 @@ turns what the engine reports into a :class:`Snapshot` (plain numbers), and
 the views only format snapshots, so the rich bar and the JSON lines always
 say the same thing.
 
-LM tokens and cost come from a :class:`~paretext.lm.UsageTracker` that the
-caller wraps around its LMs *inside* the run's response cache: it counts the
-calls paid in this process, which is what a resumed run is costing now.
+Everything shown comes from the engine's :class:`~paretext.engine.RunSnapshot`;
+LM tokens and cost are the calls paid in this process (``RunSnapshot.paid``),
+which is what a resumed run is costing now.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-import time
 from dataclasses import asdict, dataclass
 from typing import IO, TYPE_CHECKING, Any, Literal
 
@@ -39,8 +38,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from ._types import Proposal, Result
-    from .engine import CommittedState, Ledger
-    from .lm import UsageTracker
+    from .engine import RunSnapshot
 
 __all__ = ["JsonLinesProgress", "Mode", "RichProgress", "Snapshot", "make_observer"]
 
@@ -72,50 +70,36 @@ class Snapshot:
 
 
 class _Counting(EngineObserver):
-    """Keeps the counts every display needs and builds snapshots."""
+    """Turns the engine's run snapshots into display snapshots."""
 
-    def __init__(self, usage: UsageTracker | None = None) -> None:
-        self.usage = usage
+    def __init__(self) -> None:
         self.limit: int | None = None
-        self.accepted = 0
-        self.rejected = 0
-        self.seed_score: float | None = None
         self.last: Snapshot | None = None
-        self._started = time.monotonic()
 
-    def on_start(self, rollout_limit: int | None) -> None:
-        self.limit = rollout_limit
-        self._started = time.monotonic()
+    def on_start(self, rollouts_limit: int | None) -> None:
+        self.limit = rollouts_limit
 
-    def snapshot(
-        self, state: CommittedState, ledger: Ledger, proposal: Proposal | None
-    ) -> Snapshot:
-        if proposal is not None:
-            if proposal.accepted:
-                self.accepted += 1
-            else:
-                self.rejected += 1
-        best = state.best()
-        if self.seed_score is None:
-            self.seed_score = best.score
+    def snapshot(self, run: RunSnapshot, proposal: Proposal | None) -> Snapshot:
+        paid_tokens = sum(u.prompt_tokens + u.completion_tokens for u in run.paid)
+        costs = [u.cost_usd for u in run.paid]
         snap = Snapshot(
             kind="seed" if proposal is None else proposal.kind,
             iteration=None if proposal is None else proposal.iteration,
             accepted=proposal is None or proposal.accepted,
-            candidate=state.order[0] if proposal is None else proposal.candidate_id,
+            candidate=run.seed.id if proposal is None else proposal.candidate_id,
             reason="seed" if proposal is None else proposal.reason,
-            best=best.id,
-            best_score=best.score,
-            seed_score=self.seed_score,
-            frontier_size=len(state.frontier),
-            candidates=len(state.order),
-            proposals_accepted=self.accepted,
-            proposals_rejected=self.rejected,
-            rollouts=ledger.spent,
-            rollouts_limit=ledger.limit,
-            tokens=0 if self.usage is None else self.usage.total_tokens(),
-            cost_usd=0.0 if self.usage is None else self.usage.total_cost_usd(),
-            elapsed_s=round(time.monotonic() - self._started, 3),
+            best=run.best.id,
+            best_score=run.best.score,
+            seed_score=run.seed.score,
+            frontier_size=len(run.frontier),
+            candidates=len(run.candidates),
+            proposals_accepted=run.accepted,
+            proposals_rejected=run.rejected,
+            rollouts=run.rollouts_spent,
+            rollouts_limit=run.rollouts_limit,
+            tokens=paid_tokens,
+            cost_usd=None if any(c is None for c in costs) else sum(c or 0.0 for c in costs),
+            elapsed_s=round(run.elapsed_s, 3),
         )
         self.last = snap
         return snap
@@ -148,22 +132,16 @@ class _Display(Progress):
 class RichProgress(_Counting):
     """Bar of rollouts against the budget with ETA, and a status line; a summary at the end."""
 
-    def __init__(
-        self,
-        usage: UsageTracker | None = None,
-        *,
-        console: Console | None = None,
-        out: Console | None = None,
-    ) -> None:
-        super().__init__(usage)
+    def __init__(self, *, console: Console | None = None, out: Console | None = None) -> None:
+        super().__init__()
         self.console = console or Console(stderr=True)
         self.out = out or Console()
         self._status = Text("evaluating the seed…", style="dim")
         self._display: _Display | None = None
         self._task: TaskID | None = None
 
-    def on_start(self, rollout_limit: int | None) -> None:
-        super().on_start(rollout_limit)
+    def on_start(self, rollouts_limit: int | None) -> None:
+        super().on_start(rollouts_limit)
         self._display = _Display(
             self._status,
             SpinnerColumn(),
@@ -176,18 +154,18 @@ class RichProgress(_Counting):
             console=self.console,
             transient=False,
         )
-        self._task = self._display.add_task("rollouts", total=rollout_limit)
+        self._task = self._display.add_task("rollouts", total=self.limit)
         self._display.start()
 
-    def on_rollouts(self, ledger: Ledger) -> None:
+    def on_rollouts(self, snapshot: RunSnapshot) -> None:
         if self._display is not None and self._task is not None:
-            self._display.update(self._task, completed=ledger.spent)
+            self._display.update(self._task, completed=snapshot.rollouts_spent)
 
-    def on_commit(self, state: CommittedState, ledger: Ledger, proposal: Proposal | None) -> None:
-        s = self.snapshot(state, ledger, proposal)
+    def on_commit(self, snapshot: RunSnapshot, proposal: Proposal | None) -> None:
+        s = self.snapshot(snapshot, proposal)
         self._status.truncate(0)
         self._status.append_text(status_line(s))
-        self.on_rollouts(ledger)
+        self.on_rollouts(snapshot)
 
     def on_finish(self, result: Result) -> None:
         self.close()
@@ -257,7 +235,7 @@ def summary_table(result: Result, last: Snapshot | None) -> Table:
         "failures",
         "[green]none[/]"
         if not result.failures
-        else "[red]" + "; ".join(result.failures[:3]) + "[/]",
+        else "[red]" + "; ".join(str(f) for f in result.failures[:3]) + "[/]",
     )
     if result.run_path:
         table.add_row("run", f"{result.run_path}  (paretext report {result.run_path})")
@@ -267,8 +245,8 @@ def summary_table(result: Result, last: Snapshot | None) -> Table:
 class JsonLinesProgress(_Counting):
     """One JSON object per line: ``start``, one ``commit`` per commit, then ``finish``."""
 
-    def __init__(self, usage: UsageTracker | None = None, *, stream: IO[str] | None = None) -> None:
-        super().__init__(usage)
+    def __init__(self, *, stream: IO[str] | None = None) -> None:
+        super().__init__()
         self.stream = stream
 
     def _emit(self, obj: dict[str, Any]) -> None:
@@ -276,12 +254,12 @@ class JsonLinesProgress(_Counting):
         stream.write(json.dumps(obj, ensure_ascii=False) + "\n")
         stream.flush()
 
-    def on_start(self, rollout_limit: int | None) -> None:
-        super().on_start(rollout_limit)
-        self._emit({"event": "start", "rollouts_limit": rollout_limit})
+    def on_start(self, rollouts_limit: int | None) -> None:
+        super().on_start(rollouts_limit)
+        self._emit({"event": "start", "rollouts_limit": rollouts_limit})
 
-    def on_commit(self, state: CommittedState, ledger: Ledger, proposal: Proposal | None) -> None:
-        self._emit({"event": "commit", **asdict(self.snapshot(state, ledger, proposal))})
+    def on_commit(self, snapshot: RunSnapshot, proposal: Proposal | None) -> None:
+        self._emit({"event": "commit", **asdict(self.snapshot(snapshot, proposal))})
 
     def on_finish(self, result: Result) -> None:
         self._emit(
@@ -293,7 +271,7 @@ class JsonLinesProgress(_Counting):
                 "rollouts": result.rollouts_used,
                 "rollouts_limit": result.rollouts_limit,
                 "stop_reason": result.stop_reason,
-                "failures": list(result.failures),
+                "failures": [str(f) for f in result.failures],
                 "run": result.run_path,
             }
         )
@@ -301,7 +279,6 @@ class JsonLinesProgress(_Counting):
 
 def make_observer(
     mode: Mode,
-    usage: UsageTracker | None = None,
     *,
     console: Console | None = None,
     out: Console | None = None,
@@ -309,7 +286,7 @@ def make_observer(
 ) -> _Counting:
     """The display for ``mode``; use it as a context manager so an error releases the terminal."""
     if mode == "rich":
-        return RichProgress(usage, console=console, out=out)
+        return RichProgress(console=console, out=out)
     if mode == "json":
-        return JsonLinesProgress(usage, stream=stream)
-    return Quiet(usage)
+        return JsonLinesProgress(stream=stream)
+    return Quiet()

@@ -9,11 +9,12 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from ._ids import CandidateId, ExampleId
+from ._verdict import StopReason, Verdict
 
 __all__ = [
-    "FAILURE_REASONS",
     "Candidate",
     "Example",
+    "Failure",
     "Feedback",
     "Origin",
     "Proposal",
@@ -103,18 +104,9 @@ class Candidate:
         return math.fsum(values) / len(values) if values else 0.0
 
 
-#: How the reasons of failed proposals start (an error, not a routine rejection by the gate).
-FAILURE_REASONS = (
-    "reflection unusable",
-    "reflection LM failed",
-    "merge synthesis unusable",
-    "merge LM failed",
-)
-
-
 @dataclass(frozen=True, slots=True)
 class Proposal:
-    """One proposal attempt, accepted or not, with the reason."""
+    """One proposal attempt, accepted or not: its :class:`Verdict` and a message saying why."""
 
     iteration: int
     kind: Literal["mutation", "merge"]
@@ -124,19 +116,35 @@ class Proposal:
     gate_examples: tuple[ExampleId, ...]
     parent_gate_score: float | None
     child_gate_score: float | None
-    accepted: bool
+    verdict: Verdict
     reason: str
     candidate_id: CandidateId | None = None
 
     @property
+    def accepted(self) -> bool:
+        return self.verdict is Verdict.ACCEPTED
+
+    @property
     def failed(self) -> bool:
-        """The proposal failed with an error (see ``FAILURE_REASONS``), not at the gate."""
-        return self.reason.startswith(FAILURE_REASONS)
+        """The proposal failed with an error, not at the gate (see :attr:`Verdict.failed`)."""
+        return self.verdict.failed
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """Something that went wrong in a run: a failed rollout, a failed proposal, the run itself."""
+
+    kind: Literal["run", "proposal", "rollout"]
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
 
 
 @dataclass(frozen=True, slots=True)
 class UsageTotals:
-    """LM usage of one model over a run."""
+    """LM usage of one model in one role over a run (``model`` reads ``role:model``)."""
 
     model: str
     calls: int = 0
@@ -144,6 +152,7 @@ class UsageTotals:
     completion_tokens: int = 0
     cost_usd: float | None = 0.0
     cache_hits: int = 0
+    role: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,12 +165,14 @@ class Result:
     best_outputs: Mapping[ExampleId, Any]
     best_candidate_per_instance: Mapping[ExampleId, CandidateId]
     proposals: tuple[Proposal, ...]
-    failures: tuple[str, ...]
+    failures: tuple[Failure, ...]
     rollouts_used: int
     rollouts_limit: int | None
     usage: tuple[UsageTotals, ...]
+    stopped: StopReason
     stop_reason: str
     run_path: str | None
+    seconds: float = 0.0
 
     @property
     def lineage(self) -> Mapping[CandidateId, tuple[CandidateId, ...]]:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import hashlib
 from collections.abc import Callable, Coroutine, Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from ._config import (
     Budget,
@@ -21,22 +23,29 @@ from ._config import (
     ReflectionConfig,
     StopConfig,
     config_fingerprint,
+    preset_rollouts,
 )
 from ._ids import ExampleId, canonical_json
 from ._types import Example, Result
-from .engine import Engine, EngineObserver, RolloutExecutor, RunSpec
+from .engine import (
+    Engine,
+    EngineObserver,
+    RolloutExecutor,
+    RunSpec,
+    candidate_selector,
+    component_selector,
+)
 from .errors import ConfigError
-from .lm._base import LM
-from .lm._cache import CachedLM
-from .lm._usage import MeteredLM, UsageTracker
+from .lm import LM, UsageTracker, compose_lm, resolve_lm
 from .metric import Metric, as_metric
 from .program import Pipeline, Program, as_program
 from .propose import MutationProposer
 from .store import RunStore, open_store
 
-__all__ = ["aoptimize", "asearch", "optimize", "search"]
+__all__ = ["aoptimize", "asearch", "build_spec", "optimize", "run_fingerprint", "search"]
 
 T = TypeVar("T")
+P = ParamSpec("P")
 BudgetLike = Budget | str | int
 
 
@@ -61,6 +70,14 @@ def _examples(items: Iterable[Any], split: str) -> list[Example]:
         seen.add(ex_id)
         out.append(Example(ExampleId(ex_id), item))
     return out
+
+
+def _splits(trainset: Iterable[Any], valset: Iterable[Any] | None) -> tuple[list[Example], ...]:
+    """Train and validation examples (validation is the train set in search mode)."""
+    train = _examples(trainset, "train")
+    val = train if valset is None else _examples(valset, "val")
+    _check_shared_ids(train, val)
+    return train, val
 
 
 def _check_shared_ids(train: list[Example], val: list[Example]) -> None:
@@ -96,41 +113,37 @@ def _seed(seed: Mapping[str, str] | str, program: Program) -> dict[str, str]:
 def _budget(
     budget: BudgetLike, n_val: int, n_components: int, reflection: ReflectionConfig
 ) -> Budget:
-    if isinstance(budget, Budget):
-        resolved = budget
-    elif isinstance(budget, str):
-        resolved = Budget.preset(
-            budget, n_val=n_val, n_components=n_components, minibatch_size=reflection.minibatch_size
-        )
-    elif isinstance(budget, int) and not isinstance(budget, bool):
-        resolved = Budget(rollouts=budget)
-    else:
+    """The one budget resolution: a preset becomes rollouts against this data."""
+    if isinstance(budget, str) or (isinstance(budget, int) and not isinstance(budget, bool)):
+        budget = Budget(rollouts=budget)
+    elif not isinstance(budget, Budget):
         raise ConfigError(
             f"budget must be a Budget, a preset name or a rollout count, got {budget!r}"
         )
-    if resolved.rollouts is not None:
-        if resolved.rollouts < n_val:
+    if isinstance(budget.rollouts, str):
+        rollouts = preset_rollouts(budget.rollouts, n_val, n_components, reflection.minibatch_size)
+        budget = replace(budget, rollouts=rollouts)
+    limit = budget.rollout_limit
+    if limit is not None:
+        if limit < n_val:
             raise ConfigError(
-                f"budget of {resolved.rollouts} rollouts is smaller than one validation pass "
+                f"budget of {limit} rollouts is smaller than one validation pass "
                 f"({n_val} examples)"
             )
         one_proposal = n_val + 2 * reflection.minibatch_size + n_val
-        if resolved.rollouts < one_proposal:
+        if limit < one_proposal:
             raise ConfigError(
-                f"budget of {resolved.rollouts} rollouts pays for the seed's validation but "
-                "not for "
+                f"budget of {limit} rollouts pays for the seed's validation but not for "
                 f"one proposal; at least {one_proposal} are needed"
             )
-    return resolved
+    return budget
 
 
-def _resolve_lm(lm: LM | str, role: str) -> LM:
+def _resolve_lm(lm: object, role: str) -> LM:
+    if isinstance(lm, str):
+        return resolve_lm(lm)
     if isinstance(lm, LM):
         return lm
-    if isinstance(lm, str):
-        from .lm import resolve_lm  # the provider factory; imported lazily
-
-        return resolve_lm(lm)
     raise ConfigError(f"{role} LM must be an LM or a model string, got {type(lm).__name__}")
 
 
@@ -158,69 +171,75 @@ def build_spec(
     proposer: MutationProposer | None = None,
     executor: RolloutExecutor | None = None,
 ) -> RunSpec:
-    """Validate and resolve every input; spends nothing, touches disk only to open ``run``."""
+    """The one RunSpec builder: validate and resolve every input.
+
+    Spends nothing; touches disk only to open ``run``.
+    """
     engine = engine or EngineConfig()
     reflection = reflection or ReflectionConfig()
     merge = merge or MergeConfig()
-    stop = stop or StopConfig()
+    candidate_selector(engine.selector)  # a bad name fails here, before the store opens
+    component_selector(reflection.components)
     prog = as_program(program)
     met = as_metric(metric, perfect_score=engine.perfect_score)
     components = _seed(seed, prog)
-    train = _examples(trainset, "train")
-    search_mode = valset is None
-    val = train if valset is None else _examples(valset, "val")
-    _check_shared_ids(train, val)
+    train, val = _splits(trainset, valset)
     resolved_budget = _budget(budget, len(val), len(components), reflection)
     reflection_model = _resolve_lm(reflection_lm, "reflection")
 
     store = open_store(run)
     tracker = UsageTracker()
-    refl = MeteredLM(
-        CachedLM(reflection_model, store, role="reflection"), tracker, role="reflection"
+    refl = compose_lm(reflection_model, store, tracker, role="reflection")
+    prog = _with_task_lm(prog, store, tracker, cache_task_lm)
+    fingerprint = run_fingerprint(components, train, val, refl.model, proposer, engine,
+                                  reflection, merge)
+    store.open_run(fingerprint, {
+        "search_mode": valset is None, "n_train": len(train), "n_val": len(val),
+        "rollouts_limit": resolved_budget.rollout_limit, **(run_meta or {}),
+    })
+    return RunSpec(
+        seed_components=components, train=train, val=val, program=prog, metric=met,
+        reflection_lm=refl, store=store, budget=resolved_budget, engine=engine,
+        reflection=reflection, merge=merge, stop=stop or StopConfig(), tracker=tracker,
+        search_mode=valset is None, proposer=proposer, executor=executor,
     )
+
+
+def _with_task_lm(prog: Program, store: RunStore, tracker: UsageTracker, cache: bool) -> Program:
+    """A pipeline's LM composed for the run (recorded, metered); other programs as they are."""
     if isinstance(prog, Pipeline):
-        task_lm = CachedLM(prog.lm, store, role="task", enabled=cache_task_lm)
-        prog = prog.with_lm(MeteredLM(task_lm, tracker, role="task"))
-    fingerprint = {
-        "seed": components,
+        return prog.with_lm(compose_lm(prog.lm, store, tracker, role="task", cache=cache))
+    return prog
+
+
+def run_fingerprint(
+    components: Mapping[str, str],
+    train: list[Example],
+    val: list[Example],
+    reflection_model: str,
+    proposer: MutationProposer | None,
+    engine: EngineConfig,
+    reflection: ReflectionConfig,
+    merge: MergeConfig,
+) -> dict[str, Any]:
+    """What a resumed run must share with the stored one: everything that decides results.
+
+    Speed-only settings (``concurrency``, the executor) are left out, so they may change.
+    """
+    return {
+        "seed": dict(components),
         "train": _data_hash(train),
         "val": _data_hash(val),
-        "reflection_lm": reflection_model.model,
+        "reflection_lm": reflection_model,
         "proposer": type(proposer).__name__ if proposer is not None else "ReflectionProposer",
         "config": {
             "EngineConfig": _without(engine, "concurrency"),
             **config_fingerprint(reflection, merge),
         },
     }
-    meta = {
-        "search_mode": search_mode,
-        "n_train": len(train),
-        "n_val": len(val),
-        **(run_meta or {}),
-    }
-    store.open_run(fingerprint, meta)
-    return RunSpec(
-        seed_components=components,
-        train=train,
-        val=val,
-        program=prog,
-        metric=met,
-        reflection_lm=refl,
-        store=store,
-        budget=resolved_budget,
-        engine=engine,
-        reflection=reflection,
-        merge=merge,
-        stop=stop,
-        tracker=tracker,
-        search_mode=search_mode,
-        proposer=proposer,
-        executor=executor,
-    )
 
 
 def _without(cfg: EngineConfig, *fields: str) -> dict[str, Any]:
-    """Settings that change only speed (like ``concurrency``) may differ on resume."""
     data = config_fingerprint(cfg)["EngineConfig"]
     return {k: v for k, v in data.items() if k not in fields}
 
@@ -251,9 +270,8 @@ async def aoptimize(
     directory holding the SQLite run store: running again with the same path
     and settings resumes exactly, paying for nothing already recorded.
     ``run_meta`` is stored with the run (the CLI keeps what it needs to resume).
-    ``proposer`` replaces GEPA's reflective mutation (baselines use this seam).
-    ``executor`` runs the rollouts elsewhere, e.g. ``paretext.ray.RayExecutor`` on a
-    cluster; like ``concurrency`` it never changes results, so it may differ on resume.
+    ``proposer`` replaces GEPA's reflective mutation (baselines use this seam);
+    ``executor`` runs the rollouts elsewhere (it never changes results).
     """
     spec = build_spec(
         seed,
@@ -280,25 +298,43 @@ async def aoptimize(
             spec.store.close()
 
 
-def optimize(*args: Any, **kwargs: Any) -> Result:
-    """The sync twin of :func:`aoptimize` (same arguments)."""
-    return _run_sync(aoptimize(*args, **kwargs))
-
-
 async def asearch(
     seed: Mapping[str, str] | str,
     program: Program | Callable[..., Any],
     metric: Callable[..., Any] | Metric,
     tasks: Iterable[Any],
-    **kwargs: Any,
+    *,
+    reflection_lm: LM | str,
+    budget: BudgetLike = "light",
+    run: str | Path | RunStore | None = None,
+    engine: EngineConfig | None = None,
+    reflection: ReflectionConfig | None = None,
+    merge: MergeConfig | None = None,
+    stop: StopConfig | None = None,
+    observer: EngineObserver | None = None,
+    cache_task_lm: bool = True,
+    run_meta: Mapping[str, Any] | None = None,
+    proposer: MutationProposer | None = None,
+    executor: RolloutExecutor | None = None,
 ) -> Result:
     """Test-time search: optimize on ``tasks`` themselves and keep the best output per task."""
-    return await aoptimize(seed, program, metric, tasks, None, **kwargs)
+    return await aoptimize(
+        seed, program, metric, tasks, None, reflection_lm=reflection_lm, budget=budget, run=run,
+        engine=engine, reflection=reflection, merge=merge, stop=stop, observer=observer,
+        cache_task_lm=cache_task_lm, run_meta=run_meta, proposer=proposer, executor=executor,
+    )
 
 
-def search(*args: Any, **kwargs: Any) -> Result:
-    """The sync twin of :func:`asearch`."""
-    return _run_sync(asearch(*args, **kwargs))
+def _sync_twin(fn: Callable[P, Coroutine[Any, Any, T]], name: str) -> Callable[P, T]:
+    """The sync twin of ``fn``: the same typed signature, run to completion on its own loop."""
+
+    @functools.wraps(fn)
+    def twin(*args: P.args, **kwargs: P.kwargs) -> T:
+        return _run_sync(fn(*args, **kwargs))
+
+    twin.__name__ = twin.__qualname__ = name
+    twin.__doc__ = f"The sync twin of :func:`{fn.__name__}` (same arguments).\n\n{fn.__doc__}"
+    return twin
 
 
 def _run_sync(coro: Coroutine[Any, Any, T]) -> T:
@@ -309,3 +345,7 @@ def _run_sync(coro: Coroutine[Any, Any, T]) -> T:
     # Called from inside a running loop (a notebook): run on a private loop in a thread.
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, coro).result()
+
+
+optimize = _sync_twin(aoptimize, "optimize")
+search = _sync_twin(asearch, "search")

@@ -39,13 +39,13 @@ import typer.core
 from rich.console import Console
 
 from . import __version__
-from ._config import Budget, EngineConfig, ReflectionConfig
+from ._config import PRESET_PROPOSALS, Budget, EngineConfig
+from ._verdict import StopReason
 from .errors import ConfigError, ParetextError, ProgramSignatureError, StoreError
 
 if TYPE_CHECKING:
     from ._progress import Mode
     from ._types import Result
-    from .lm import UsageTracker
 
 __all__ = [
     "EXIT_INTERRUPTED",
@@ -56,6 +56,7 @@ __all__ = [
     "PLUGINS",
     "RunSettings",
     "app",
+    "exit_on_errors",
     "main",
 ]
 
@@ -141,7 +142,7 @@ def _fail(message: str, code: int) -> typer.Exit:
 
 
 @contextlib.contextmanager
-def _errors() -> Iterator[None]:
+def exit_on_errors() -> Iterator[None]:
     """Turn exceptions into one line on stderr and an exit code (or re-raise with --debug)."""
     try:
         yield
@@ -162,17 +163,14 @@ def _errors() -> Iterator[None]:
 
 # -- what a run was started with ----------------------------------------------------------
 
-_PRESETS = ("light", "medium", "heavy")
-
-
 def _parse_budget(value: str) -> str | int:
     text = value.strip().lower()
-    if text in _PRESETS:
+    if text in PRESET_PROPOSALS:
         return text
     if text.isdigit() and int(text) > 0:
         return int(text)
     raise typer.BadParameter(
-        f"{value!r} is neither a preset ({', '.join(_PRESETS)}) nor a rollout count"
+        f"{value!r} is neither a preset ({', '.join(PRESET_PROPOSALS)}) nor a rollout count"
     )
 
 
@@ -199,8 +197,8 @@ class RunSettings:
     val: int | None = None
     ray: str | None = None  # a Ray address for the rollouts; "" is Ray's default
 
-    def to_meta(self, rollouts_limit: int | None) -> dict[str, Any]:
-        return {"format": 1, **asdict(self), "rollouts_limit": rollouts_limit}
+    def to_meta(self) -> dict[str, Any]:
+        return {"format": 1, **asdict(self)}
 
     @classmethod
     def from_meta(cls, meta: Mapping[str, Any], where: str) -> RunSettings:
@@ -219,8 +217,8 @@ class _Loaded:
     seed: Mapping[str, str] | str
     program: Any
     metric: Any
-    trainset: list[Any]
-    valset: list[Any] | None
+    trainset: Any
+    valset: Any
     reflection_lm: Any
 
 
@@ -263,21 +261,10 @@ def _load_file(settings: RunSettings) -> _Loaded:
         seed=names["seed"],
         program=names["program"],
         metric=names["metric"],
-        trainset=_listed(names["trainset"], "trainset"),
-        valset=None if valset is None else _listed(valset, "valset"),
+        trainset=names["trainset"],
+        valset=valset,
         reflection_lm=reflection,
     )
-
-
-def _listed(items: Any, name: str) -> list[Any]:
-    if isinstance(items, str | bytes | Mapping):
-        raise ConfigError(f"{name} must be a sequence of examples, got {type(items).__name__}")
-    try:
-        return list(items)
-    except TypeError:
-        raise ConfigError(
-            f"{name} must be a sequence of examples, got {type(items).__name__}"
-        ) from None
 
 
 def _load_task(settings: RunSettings) -> _Loaded:
@@ -306,37 +293,10 @@ def _load_task(settings: RunSettings) -> _Loaded:
     )
 
 
-def _metered(loaded: _Loaded, tracker: UsageTracker) -> _Loaded:
-    """Count the LM calls this process pays for, for the live display (replays are free)."""
-    from .lm import MeteredLM, resolve_lm
-    from .program import Pipeline
-
-    program = loaded.program
-    if isinstance(program, Pipeline):
-        program = program.with_lm(MeteredLM(program.lm, tracker, role="task"))
-    reflection = loaded.reflection_lm
-    if isinstance(reflection, str):
-        reflection = resolve_lm(reflection)
-    reflection = MeteredLM(reflection, tracker, role="reflection")
-    return replace(loaded, program=program, reflection_lm=reflection)
-
-
-def _budget(settings: RunSettings, loaded: _Loaded) -> Budget:
-    """Resolve the budget here (as the API would) so the run records its rollout limit."""
-    spec = _parse_budget(settings.budget)
-    if isinstance(spec, int):
-        rollouts = spec
-    else:
-        n_val = len(loaded.valset if loaded.valset is not None else loaded.trainset)
-        n_components = 1 if isinstance(loaded.seed, str) else len(loaded.seed)
-        preset = Budget.preset(
-            spec,
-            n_val=n_val,
-            n_components=n_components,
-            minibatch_size=ReflectionConfig().minibatch_size,
-        )
-        rollouts = preset.rollouts or 0
-    return Budget(rollouts=rollouts, usd=settings.max_usd, minutes=settings.max_minutes)
+def _budget(settings: RunSettings) -> Budget:
+    return Budget(
+        rollouts=_parse_budget(settings.budget), usd=settings.max_usd, minutes=settings.max_minutes
+    )
 
 
 # -- running ---------------------------------------------------------------------------
@@ -369,20 +329,16 @@ def _execute(
 ) -> int:
     from . import api
     from ._progress import make_observer
-    from .lm import UsageTracker
 
     executor = None
     if settings.ray is not None:
         from .ray import RayExecutor
 
         executor = RayExecutor(settings.ray or None)
-    tracker = UsageTracker()
     loaded = _load_file(settings) if settings.kind == "file" else _load_task(settings)
-    loaded = _metered(loaded, tracker)
-    budget = _budget(settings, loaded)
     err = Console(stderr=True)
     try:
-        with make_observer(mode, tracker) as observer:
+        with make_observer(mode) as observer:
             result: Result = api.optimize(
                 loaded.seed,
                 loaded.program,
@@ -390,11 +346,11 @@ def _execute(
                 loaded.trainset,
                 loaded.valset,
                 reflection_lm=loaded.reflection_lm,
-                budget=budget,
+                budget=_budget(settings),
                 run=run,
                 engine=EngineConfig(seed=settings.seed, concurrency=settings.concurrency),
                 observer=observer,
-                run_meta={"cli": settings.to_meta(budget.rollouts)},
+                run_meta={"cli": settings.to_meta()},
                 executor=executor,
             )
     except (ConfigError, ProgramSignatureError, StoreError, KeyboardInterrupt):
@@ -414,7 +370,7 @@ def _execute(
             run_id = log_to_mlflow(data, experiment=mlflow)
             if mode == "rich":
                 err.print(f"mlflow run: {run_id}")
-    if result.stop_reason.startswith("stopped by"):
+    if result.stopped is StopReason.SIGNAL:
         if mode != "quiet":
             err.print(f"{result.stop_reason}: continue with `paretext resume {run}`")
         return EXIT_INTERRUPTED
@@ -565,7 +521,7 @@ def optimize(
 ) -> None:
     """Optimize a program's prompts; the run is stored so it can be resumed and reported."""
     mode = _mode(quiet, json_lines)
-    with _errors():
+    with exit_on_errors():
         kind = "file" if _is_file(source) else "task"
         settings = RunSettings(
             source=str(Path(source).resolve()) if kind == "file" else source,
@@ -622,7 +578,7 @@ def resume(
 ) -> None:
     """Continue a run started by `paretext optimize`, exactly where it stopped."""
     mode = _mode(quiet, json_lines)
-    with _errors():
+    with exit_on_errors():
         from .store import SQLiteRunStore
 
         store = SQLiteRunStore(run, create=False)
@@ -643,9 +599,8 @@ def resume(
 @app.command(epilog=_EPILOG)
 def show(run: RunArg) -> None:
     """Summarize a run in the terminal: best candidate, frontier, budget, cost, failures."""
-    with _errors():
-        from .report import load
-        from .report._terminal import print_summary
+    with exit_on_errors():
+        from .report import load, print_summary
 
         print_summary(load(run), Console())
 
@@ -660,7 +615,7 @@ def report(
     open_it: Annotated[bool, typer.Option("--open", help="Open the report in a browser.")] = False,
 ) -> None:
     """Write the self-contained HTML report of a run (works while it is still running)."""
-    with _errors():
+    with exit_on_errors():
         from .report import write_report
 
         path = write_report(run, output)
@@ -680,7 +635,7 @@ def export(
     ] = False,
 ) -> None:
     """Print the best candidate and the frontier as JSON."""
-    with _errors():
+    with exit_on_errors():
         from .report import export_dict, load
 
         text = json.dumps(
@@ -708,7 +663,7 @@ def mlflow_command(
     ] = None,
 ) -> None:
     """Log a run to MLflow: settings, scores per accepted candidate, report and best candidate."""
-    with _errors():
+    with exit_on_errors():
         from .report import load, log_to_mlflow
 
         typer.echo(

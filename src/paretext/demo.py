@@ -84,28 +84,27 @@ async def _arun(
     from ._config import Budget, EngineConfig, ReflectionConfig
     from ._progress import make_observer
     from .bench import evaluate_candidate
-    from .lm import CachedLM, MeteredLM, UsageTracker, resolve_lm
+    from .lm import CachedLM, resolve_lm
     from .program import ChatProgram
     from .store import SQLiteRunStore
     from .tasks import get_task
 
     task = get_task(settings.task)
     splits = task.load(settings.seed, train=settings.train, val=settings.val, test=settings.test)
-    tracker = UsageTracker()
     tlm: LM = task_lm or resolve_lm(settings.task_lm, role="task")
     rlm: LM = reflection_lm or resolve_lm(settings.reflection_lm, role="reflection")
     program = ChatProgram(
-        MeteredLM(tlm, tracker, role="task"), component=task.component, template=task.template,
+        tlm, component=task.component, template=task.template,
         temperature=0.0,
         max_tokens=task.max_tokens if settings.max_tokens is None else settings.max_tokens,
     )
     store = SQLiteRunStore(run)
     try:
-        with make_observer("rich" if progress else "quiet", tracker, console=console,
+        with make_observer("rich" if progress else "quiet", console=console,
                            out=console) as observer:
             result: Result = await api.aoptimize(
                 dict(task.seed), program, task.metric, splits.train, splits.val,
-                reflection_lm=MeteredLM(rlm, tracker, role="reflection"),
+                reflection_lm=rlm,
                 budget=Budget(rollouts=settings.budget, minutes=settings.minutes),
                 run=store,
                 # One local model answers one call at a time: two proposals in flight keep it
@@ -242,9 +241,9 @@ def cli(
         "--run", "-r", help="Run directory (an existing demo run there is resumed).")] = None,
 ) -> None:
     """Run a real GEPA optimization with the bundled local model (about 12 minutes here)."""
-    from .cli import _errors
+    from .cli import exit_on_errors
 
-    with _errors():
+    with exit_on_errors():
         run_demo(DemoSettings(
             task=task, task_lm=task_lm, reflection_lm=reflection_lm, budget=budget, train=train,
             val=val, test=test, max_tokens=max_tokens, minutes=minutes, seed=seed,

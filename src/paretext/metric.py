@@ -8,9 +8,9 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
+from ._callables import is_async, positional_arity
 from ._types import Feedback, TraceStep
 from .errors import ProgramSignatureError
-from .program import _is_async, _positional_arity
 
 __all__ = ["Metric", "MetricError", "as_metric"]
 
@@ -56,7 +56,7 @@ class Metric:
     def __init__(self, fn: Callable[..., Any], *, perfect_score: float = 1.0) -> None:
         if not callable(fn):
             raise ProgramSignatureError(f"metric must be callable, got {type(fn).__name__}")
-        arity = _positional_arity(fn)
+        arity = positional_arity(fn)
         if arity is not None and arity not in (2, 3):
             raise ProgramSignatureError(
                 f"metric {getattr(fn, '__name__', fn)!r} takes {arity} positional arguments; "
@@ -64,7 +64,7 @@ class Metric:
             )
         self._fn = fn
         self._wants_trace = arity == 3
-        self._async = _is_async(fn)
+        self._async = is_async(fn)
         self.perfect_score = perfect_score
 
     async def __call__(self, example: Any, output: Any, trace: tuple[TraceStep, ...]) -> Feedback:

@@ -15,14 +15,14 @@ Sync callables run in a worker thread so the event loop never blocks.
 from __future__ import annotations
 
 import asyncio
-import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from ._callables import is_async, positional_arity
 from ._types import TraceStep
 from .errors import ConfigError, ProgramSignatureError
-from .lm._base import LM, ChatRequest, Message
+from .lm import LM, ChatRequest, Message
 
 __all__ = [
     "ChatProgram",
@@ -67,26 +67,6 @@ class Program(Protocol):
         ...
 
 
-def _positional_arity(fn: Callable[..., Any]) -> int | None:
-    """How many positional arguments ``fn`` accepts (``None`` when it takes *args)."""
-    try:
-        sig = inspect.signature(fn)
-    except (TypeError, ValueError):
-        return None
-    count = 0
-    for p in sig.parameters.values():
-        if p.kind is p.VAR_POSITIONAL:
-            return None
-        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
-            count += 1
-    return count
-
-
-def _is_async(fn: Callable[..., Any]) -> bool:
-    call = getattr(fn, "__call__", None)  # noqa: B004 - async callable objects
-    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(call)
-
-
 class FunctionProgram:
     """A program from a function ``f(candidate, example)`` or ``f(candidate, example, trace)``.
 
@@ -97,7 +77,7 @@ class FunctionProgram:
     def __init__(self, fn: Callable[..., Any], *, components: Sequence[str] | None = None) -> None:
         if not callable(fn):
             raise ProgramSignatureError(f"program must be callable, got {type(fn).__name__}")
-        arity = _positional_arity(fn)
+        arity = positional_arity(fn)
         if arity is not None and arity not in (2, 3):
             raise ProgramSignatureError(
                 f"program {getattr(fn, '__name__', fn)!r} takes {arity} positional arguments; "
@@ -105,7 +85,7 @@ class FunctionProgram:
             )
         self._fn = fn
         self._wants_trace = arity is None or arity == 3
-        self._async = _is_async(fn)
+        self._async = is_async(fn)
         self._components = frozenset(components) if components is not None else None
 
     def uses_components(self) -> frozenset[str] | None:

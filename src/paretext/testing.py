@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ._types import Feedback
-from .lm._base import ChatRequest
-from .lm._scripted import ScriptedLM
+from .lm import ChatRequest, ScriptedLM
 
 if TYPE_CHECKING:
     from ._types import Result
-    from .lm._base import LM
+    from .lm import LM
     from .program import Program
 
 __all__ = ["RuleWorld", "rule_reflector"]

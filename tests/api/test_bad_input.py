@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -153,12 +154,19 @@ def test_public_surface_is_pinned() -> None:
     assert sorted(pt.__all__) == sorted(set(pt.__all__))
     for name in pt.__all__:
         assert hasattr(pt, name), name
-    assert {
-        "optimize",
-        "aoptimize",
-        "search",
-        "Feedback",
-        "Budget",
-        "Result",
-        "ChatProgram",
-    } <= set(pt.__all__)
+    assert set(pt.__all__) == {
+        "AllComponents", "BestSelector", "Budget", "Candidate", "CandidateId",
+        "CandidateSelector", "ChatProgram", "ChatRequest", "ChatStep", "ComponentSelector",
+        "ConfigError", "EngineConfig", "EngineObserver", "EpsilonGreedySelector", "Example",
+        "ExampleId", "Failure", "Feedback", "FunctionProgram", "InMemoryRunStore",
+        "InProcessExecutor", "LM", "LMResponse", "MergeConfig", "Metric", "ParetextError",
+        "ParetoSelector", "Pipeline", "Program", "Proposal", "ReflectionConfig", "Result",
+        "Rollout", "RolloutExecutor", "RoundRobinComponents", "RunSnapshot", "RunStore",
+        "SQLiteRunStore", "ScriptedLM", "StopConfig", "StopReason", "TopKParetoSelector",
+        "Trace", "TraceStep", "UsageTotals", "Verdict", "aoptimize", "asearch", "errors",
+        "optimize", "run_rollout", "search",
+    }
+    # Every package says what it exports, and exports only what it has.
+    for package in ("engine", "lm", "store", "propose", "report", "baselines", "tasks", "bench"):
+        module = importlib.import_module(f"paretext.{package}")
+        assert module.__all__ and all(hasattr(module, n) for n in module.__all__), package

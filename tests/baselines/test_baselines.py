@@ -210,8 +210,7 @@ def test_configurations_and_lookup() -> None:
     assert gepa["engine"].selector == "pareto" and gepa["merge"].enabled
     assert get_baseline("gepa_best").optimize_kwargs()["engine"].selector == "best"
     assert get_baseline("gepa_no_merge").optimize_kwargs()["merge"].enabled is False
-    assert not get_baseline("opro").uses_feedback and not get_baseline("bootstrap_fewshot").uses_lm
     opro = get_baseline("opro").optimize_kwargs(reflection=pt.ReflectionConfig(max_tokens=77))
-    assert opro["proposer"].max_tokens == 77 and not opro["proposer"].needs_feedback()
+    assert opro["proposer"].max_tokens == 77 and not opro["proposer"].reads_rollouts
     with pytest.raises(ConfigError, match="unknown optimizer"):
         get_baseline("nope")

@@ -11,6 +11,7 @@ import typer
 from cli_tasks import write_task
 from typer.testing import CliRunner
 
+import paretext as pt
 from paretext.cli import EXIT_OK, EXIT_USAGE, _mount_plugins, app
 
 
@@ -86,7 +87,9 @@ def test_mlflow_missing_is_a_usage_error(tmp_path: Path, monkeypatch: pytest.Mon
     assert "pip install 'paretext[mlflow]'" in result.stderr
 
 
-def test_mlflow_command_and_flag(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_mlflow_command_and_flag(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, golden: pt.Result
+) -> None:
     pytest.importorskip("mlflow", reason="mlflow is not installed: pip install 'paretext[mlflow]'")
     monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
     uri = (tmp_path / "mlruns").as_uri()
@@ -104,5 +107,5 @@ def test_mlflow_command_and_flag(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     import mlflow
 
     client = mlflow.tracking.MlflowClient(tracking_uri=uri)
-    assert client.get_run(result.stdout.strip()).data.tags["paretext.best"] == "c9"
+    assert client.get_run(result.stdout.strip()).data.tags["paretext.best"] == golden.best.id
     assert client.get_experiment_by_name("from-flag") is not None

@@ -53,7 +53,7 @@ def test_bad_metric_values_become_failed_rollouts() -> None:
         budget=40,
         stop=pt.StopConfig(max_proposals=1),
     )
-    assert any("rollouts failed" in f for f in result.failures)
+    assert any(f.kind == "rollout" for f in result.failures)
     errors = {r.example_id: r.error or "" for r in store.rollouts()}
     assert "NaN" in errors["ex8"]
     assert "outside [0, 1.0]" in errors["ex9"]
@@ -106,15 +106,14 @@ def test_truncated_looping_reflection_is_repaired_and_used() -> None:
 
 
 def test_only_errors_count_as_failed_proposals() -> None:
-    def proposal(reason: str) -> pt.Proposal:
-        return pt.Proposal(0, "mutation", (), ("system",), None, (), None, None, False, reason)
+    def proposal(verdict: pt.Verdict) -> pt.Proposal:
+        return pt.Proposal(0, "mutation", (), ("system",), None, (), None, None, verdict, "why")
 
-    assert proposal("reflection unusable: reply echoes the prompt").failed
-    assert proposal("merge LM failed: 503").failed
-    for routine in (
-        "gate: 1 is not above 1 on the minibatch",
-        "same text as proposal 3, still in flight",
-        "duplicate of a text already evaluated",
-        "skipped: the parent is already perfect",
-    ):
-        assert not proposal(routine).failed
+    failed = {v for v in pt.Verdict if proposal(v).failed}
+    assert failed == {
+        pt.Verdict.REFLECTION_UNUSABLE,
+        pt.Verdict.REFLECTION_LM_FAILED,
+        pt.Verdict.MERGE_UNUSABLE,
+        pt.Verdict.MERGE_LM_FAILED,
+    }
+    assert proposal(pt.Verdict.ACCEPTED).accepted and not proposal(pt.Verdict.DUPLICATE).accepted

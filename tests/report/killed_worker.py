@@ -12,7 +12,7 @@ import os
 import sys
 
 import paretext as pt
-from paretext.engine import CommittedState, EngineObserver, Ledger
+from paretext.engine import EngineObserver, RunSnapshot
 from paretext.testing import RuleWorld
 
 #: The exit status of the deliberate death, so that the caller can tell it from a crash.
@@ -23,9 +23,7 @@ class DieAfter(EngineObserver):
     def __init__(self, commits: int) -> None:
         self.left = commits
 
-    def on_commit(
-        self, state: CommittedState, ledger: Ledger, proposal: pt.Proposal | None
-    ) -> None:
+    def on_commit(self, snapshot: RunSnapshot, proposal: pt.Proposal | None) -> None:
         self.left -= 1
         if self.left == 0:
             os._exit(DIED)

@@ -16,7 +16,7 @@ from typing import NoReturn
 
 import pytest
 
-from paretext.report import load, write_report
+from paretext.report import ReportData, load, write_report
 
 ARGS = [
     "--no-sandbox",
@@ -99,19 +99,33 @@ def test_report_in_chromium(clean: Path, tmp_path: Path, artifacts: Path) -> Non
                 box = page.locator(f"#{sid}").bounding_box()
                 assert box is not None and box["width"] > 100 and box["height"] > 100, sid
 
-            # The script links the pictures to the diffs: clicking c4 opens its change.
-            assert data.candidate("c4").parents == ("c1",) and data.candidate("c4").depth == 2
-            assert page.locator("#change-c4").evaluate("d => d.open") is False
-            page.locator('#lineage .node[data-id="c4"] .dot').click()
-            assert page.locator("#change-c4").evaluate("d => d.open") is True
-            assert page.locator('#lineage .node.selected[data-id="c4"]').count() == 1
-            assert page.locator("#lineage .edge.lit").count() == 2  # c0 → c1 → c4
-            # A merge lights both of its parents' lines: c0 → c1 → c4 → c7 and c0 → c2 → c7.
-            page.locator('#lineage .node[data-id="c7"] .dot').click()
-            assert page.locator("#lineage .edge.lit").count() == 5
+            # The script links the pictures to the diffs: clicking a grandchild of the seed
+            # opens its change and lights its line to the seed.
+            child = next(c for c in data.candidates if c.origin == "mutation" and c.depth == 2)
+            assert page.locator(f"#change-{child.id}").evaluate("d => d.open") is False
+            page.locator(f'#lineage .node[data-id="{child.id}"] .dot').click()
+            assert page.locator(f"#change-{child.id}").evaluate("d => d.open") is True
+            assert page.locator(f'#lineage .node.selected[data-id="{child.id}"]').count() == 1
+            assert page.locator("#lineage .edge.lit").count() == len(ancestry(data, child.id))
+            # A merge lights both of its parents' lines.
+            merge = next(c for c in data.candidates if c.origin == "merge")
+            page.locator(f'#lineage .node[data-id="{merge.id}"] .dot').click()
+            assert page.locator("#lineage .edge.lit").count() == len(ancestry(data, merge.id))
 
             page.screenshot(path=str(artifacts / "report.png"), full_page=True)
         finally:
             browser.close()
     assert problems == []
     assert (artifacts / "report.png").stat().st_size > 10_000
+
+
+def ancestry(data: ReportData, cid: str) -> set[tuple[str, str]]:
+    """Every (parent, child) edge on the lines from ``cid`` up to the seed."""
+    edges: set[tuple[str, str]] = set()
+    stack = [cid]
+    while stack:
+        child = stack.pop()
+        for parent in data.candidate(child).parents:
+            edges.add((parent, child))
+            stack.append(parent)
+    return edges

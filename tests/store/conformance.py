@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from paretext._ids import CandidateId, ExampleId
-from paretext._types import Candidate, Proposal, Rollout, TraceStep
+from paretext import Candidate, CandidateId, ExampleId, Proposal, Rollout, TraceStep, Verdict
 from paretext.lm import ChatRequest, LMResponse, Message, Usage
 from paretext.store import RunStore
 
@@ -43,7 +42,7 @@ def proposal(iteration: int = 0, accepted: bool = True) -> Proposal:
         (ExampleId("e1"),),
         0.0,
         1.0,
-        accepted,
+        Verdict.ACCEPTED if accepted else Verdict.GATE_REJECTED,
         "accepted" if accepted else "gate",
         CandidateId("c1") if accepted else None,
     )

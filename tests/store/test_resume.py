@@ -33,21 +33,34 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, objec
     return json.loads((d / "out.json").read_text()), len(logged(d / "log"))
 
 
+def run_until(proc: subprocess.Popen[bytes], log: Path, lines: int) -> bool:
+    """Wait until ``log`` holds ``lines`` lines, then SIGKILL ``proc``; ``False`` if it ended first.
+
+    The kill points are counted in logged work, not in seconds, so every trial kills the
+    run part-way whatever the machine's speed.
+    """
+    deadline = time.monotonic() + 120
+    while len(logged(log)) < lines and proc.poll() is None:
+        assert time.monotonic() < deadline, "the worker made no progress"
+        time.sleep(0.005)
+    if proc.poll() is not None:
+        return False
+    proc.send_signal(signal.SIGKILL)
+    return proc.wait() == -signal.SIGKILL
+
+
 @pytest.mark.parametrize("trial", range(3))
 def test_kill_9_then_resume_gives_the_uninterrupted_result(
     trial: int, tmp_path: Path, reference: tuple[dict[str, object], int]
 ) -> None:
-    expected, _ = reference
+    expected, total = reference
     rng = random.Random(trial)
     run, log, out = tmp_path / "run", tmp_path / "log", tmp_path / "out.json"
     kills = 0
-    for _ in range(3):  # up to three kills at random points
+    for round_ in range(3):  # up to three kills at points spread over the run
         proc = launch(run, log, out)
-        time.sleep(rng.uniform(0.6, 3.0))
-        if proc.poll() is not None:
+        if not run_until(proc, log, len(logged(log)) + rng.randint(1, max(1, total // 4))):
             break
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
         kills += 1
         recorded_rollouts: set[str] = set()
         recorded_lm: set[str] = set()
@@ -61,11 +74,7 @@ def test_kill_9_then_resume_gives_the_uninterrupted_result(
         before = len(logged(log))
         # Resume once to completion or to the next kill; nothing recorded may be paid again.
         proc = launch(run, log, out)
-        time.sleep(rng.uniform(0.4, 1.5))
-        if proc.poll() is None and _ < 2:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
-        else:
+        if round_ == 2 or not run_until(proc, log, before + rng.randint(1, max(1, total // 8))):
             assert proc.wait(timeout=120) == 0
         repaid = set(logged(log)[before:]) & (recorded_rollouts | recorded_lm)
         assert not repaid, f"re-paid recorded work: {sorted(repaid)[:3]}"
@@ -73,5 +82,5 @@ def test_kill_9_then_resume_gives_the_uninterrupted_result(
             break
     if not out.exists():
         assert launch(run, log, out).wait(timeout=120) == 0
-    assert kills >= 1, "the run finished before it could be killed; lengthen it"
+    assert kills >= 1
     assert json.loads(out.read_text()) == expected

@@ -16,11 +16,16 @@ from typing import Any
 
 from .._types import Candidate, Rollout
 from ..errors import ReflectionParseError
-from ..lm._base import Message
-from ..propose import MutationProposer, MutationRequest
-from ..propose._base import ask_for_text
-from ..propose._extract import extract_text, truncate_middle
-from ..propose._reflection import component_steps, render_value
+from ..lm import Message
+from ..propose import (
+    MutationProposer,
+    MutationRequest,
+    ask_for_text,
+    component_steps,
+    extract_text,
+    render_value,
+    truncate_middle,
+)
 
 __all__ = [
     "DEMOS_HEADER",
@@ -138,6 +143,7 @@ class OproProposer(_LMRewriter):
     """
 
     system = OPRO_SYSTEM
+    reads_rollouts = False
 
     def __init__(self, *, max_shown: int = 20, temperature: float | None = 1.0,
                  max_tokens: int | None = None, attempts: int = 2) -> None:
@@ -151,9 +157,6 @@ class OproProposer(_LMRewriter):
             max_shown=self.max_shown,
             rejected=request.rejected.get(component, ()),
         )
-
-    def needs_feedback(self) -> bool:
-        return False
 
 
 def resample_prompt(current: str) -> str:
@@ -169,6 +172,7 @@ class ResampleProposer(_LMRewriter):
     """
 
     system = RESAMPLE_SYSTEM
+    reads_rollouts = False
 
     def __init__(self, *, source: str = "seed", temperature: float | None = 1.0,
                  max_tokens: int | None = None, attempts: int = 2) -> None:
@@ -185,9 +189,6 @@ class ResampleProposer(_LMRewriter):
 
     def prompt_for(self, request: MutationRequest, component: str) -> str:
         return resample_prompt(self.current_for(request, component))
-
-    def needs_feedback(self) -> bool:
-        return False
 
 
 def split_demos(text: str) -> tuple[str, list[str]]:

@@ -41,9 +41,7 @@ class ProposerSettings:
 class Baseline:
     """One optimizer, described as engine settings plus an optional proposer.
 
-    ``proposer=None`` means GEPA's reflective mutation.  ``uses_feedback`` says
-    whether the optimizer ever shows metric feedback to an LM; ``uses_lm``
-    whether it calls the reflection LM at all.
+    ``proposer=None`` means GEPA's reflective mutation.
     """
 
     name: str
@@ -51,8 +49,6 @@ class Baseline:
     selector: Selector = "pareto"
     merge: bool = True
     proposer: Callable[[ProposerSettings], MutationProposer] | None = None
-    uses_feedback: bool = True
-    uses_lm: bool = True
 
     def make_proposer(self, reflection: ReflectionConfig | None = None) -> MutationProposer | None:
         if self.proposer is None:
@@ -124,7 +120,6 @@ _ALL = (
         selector="best",
         merge=False,
         proposer=_opro,
-        uses_feedback=False,
     ),
     Baseline(
         "best_of_n",
@@ -133,7 +128,6 @@ _ALL = (
         selector="best",
         merge=False,
         proposer=_resample,
-        uses_feedback=False,
     ),
     Baseline(
         "bootstrap_fewshot",
@@ -142,8 +136,6 @@ _ALL = (
         selector="best",
         merge=False,
         proposer=_bootstrap,
-        uses_feedback=False,
-        uses_lm=False,
     ),
 )
 

@@ -114,10 +114,10 @@ def cli(
         "bench-TIME (quick-TIME with --quick). Re-using one resumes its runs.")] = None,
 ) -> None:
     """Compare optimizers × tasks × seeds at one rollout budget: a table, JSON and a plot."""
-    from ..cli import _errors
+    from ..cli import exit_on_errors
 
     console = Console()
-    with _errors():
+    with exit_on_errors():
         from ._core import run_bench, with_overrides
 
         base = QUICK if quick else BenchConfig()

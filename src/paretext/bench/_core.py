@@ -23,16 +23,13 @@ from typing import TYPE_CHECKING, Any
 from .._config import Budget, EngineConfig, ReflectionConfig, StopConfig
 from ..engine import EngineObserver
 from ..errors import ConfigError
-from ..lm import resolve_lm
-from ..lm._base import LM
-from ..lm._cache import CachedLM
+from ..lm import LM, CachedLM, resolve_lm
 from ..program import ChatProgram
 from ._evaluate import HeldOutScore, evaluate_candidate
 
 if TYPE_CHECKING:
     from .._types import Proposal, Result
-    from ..engine._budget import Ledger
-    from ..engine._state import CommittedState
+    from ..engine import RunSnapshot
     from ..tasks import Task
 
 __all__ = [
@@ -185,25 +182,34 @@ class BenchResult:
 
 
 class BenchObserver(EngineObserver):
-    """Records best validation score against rollouts spent, at every commit."""
+    """Keeps the run's last snapshot, for its best score against rollouts spent."""
 
     def __init__(self, forward: EngineObserver | None = None) -> None:
-        self.curve: list[tuple[int, float]] = []
+        self.last: RunSnapshot | None = None
         self.forward = forward or EngineObserver()
 
+    @property
+    def curve(self) -> list[tuple[int, float]]:
+        """(rollouts committed, best validation score) after each commit."""
+        commits = () if self.last is None else self.last.commits
+        return [(c.rollouts, c.best_score) for c in commits]
+
     def on_start(self, rollout_limit: int | None) -> None:
-        self.curve.clear()
+        self.last = None
         self.forward.on_start(rollout_limit)
 
-    def on_rollouts(self, ledger: Ledger) -> None:
-        self.forward.on_rollouts(ledger)
+    def on_rollouts(self, snapshot: RunSnapshot) -> None:
+        self.forward.on_rollouts(snapshot)
 
-    def on_commit(self, state: CommittedState, ledger: Ledger, proposal: Proposal | None) -> None:
-        self.curve.append((ledger.spent, state.best_score()))
-        self.forward.on_commit(state, ledger, proposal)
+    def on_commit(self, snapshot: RunSnapshot, proposal: Proposal | None) -> None:
+        self.last = snapshot
+        self.forward.on_commit(snapshot, proposal)
 
     def on_finish(self, result: Result) -> None:
         self.forward.on_finish(result)
+
+    def on_abort(self, status: str, error: str) -> None:
+        self.forward.on_abort(status, error)
 
 
 #: Called as ``(event, info)``: "run_start", "run_end", "seed_eval" -- for progress displays.

@@ -1,4 +1,11 @@
-"""The GEPA engine: frontier, budget ledger, strategies, scheduler, the executor seam."""
+"""The GEPA engine: committed state and its one transition, planner, scheduler, strategies.
+
+The shape, in one line: the :class:`Planner` decides from the committed state,
+the :class:`Engine` schedules the plans, a :class:`RolloutExecutor` runs their
+rollouts, :meth:`CommittedState.apply` commits their outcomes in order, and
+observers (the :class:`StoreRecorder` first) read frozen :class:`RunSnapshot`
+objects.  :func:`replay` rebuilds the same snapshot from a stored run.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +14,9 @@ from ._executor import InProcessExecutor, RolloutExecutor, run_rollout
 from ._frontier import dominates, pareto_frontier, sample_by_unique_wins, unique_wins
 from ._loop import Engine, RunSpec
 from ._observer import EngineObserver
+from ._planner import Plan, Planner
+from ._recorder import StoreRecorder
+from ._replay import replay, run_failures
 from ._sampling import EpochSampler
 from ._selection import (
     AllComponents,
@@ -18,13 +28,17 @@ from ._selection import (
     PoolView,
     RoundRobinComponents,
     TopKParetoSelector,
+    candidate_selector,
+    component_selector,
 )
-from ._state import CommittedState
+from ._state import Commit, CommittedState, Outcome, RunSnapshot, frontier_keys
+from ._stop import Stop, StopPolicy
 
 __all__ = [
     "AllComponents",
     "BestSelector",
     "CandidateSelector",
+    "Commit",
     "CommittedState",
     "ComponentSelector",
     "Engine",
@@ -33,15 +47,27 @@ __all__ = [
     "EpsilonGreedySelector",
     "InProcessExecutor",
     "Ledger",
+    "Outcome",
     "ParetoSelector",
+    "Plan",
+    "Planner",
     "PoolView",
     "Reservation",
     "RolloutExecutor",
     "RoundRobinComponents",
+    "RunSnapshot",
     "RunSpec",
+    "Stop",
+    "StopPolicy",
+    "StoreRecorder",
     "TopKParetoSelector",
+    "candidate_selector",
+    "component_selector",
     "dominates",
+    "frontier_keys",
     "pareto_frontier",
+    "replay",
+    "run_failures",
     "run_rollout",
     "sample_by_unique_wins",
     "unique_wins",

@@ -1,19 +1,21 @@
-"""Evaluations: each (candidate, example) pair run at most once, recorded once, under the limit.
+"""Evaluations: each (candidate, example) pair paid once, recorded once, under the limit.
 
 A pair's rollout comes from memory, then the store, then the executor;
 concurrent requests for the same pair share one run.  Store reads and writes
-run in a worker thread, off the loop.
+run in a worker thread, off the loop.  The rollout ledger is charged here,
+as a rollout is launched, from the reservation its proposal holds.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from .._flight import SingleFlight
 from .._ids import ExampleId
 from .._types import Rollout
 from ..store import RunStore
+from ._budget import Reservation
 from ._executor import RolloutExecutor
 
 __all__ = ["Evaluator"]
@@ -27,15 +29,14 @@ class Evaluator:
         executor: RolloutExecutor,
         store: RunStore,
         limiter: asyncio.Semaphore,
+        on_charge: Callable[[], None] = lambda: None,
     ) -> None:
         self._executor = executor
         self._store = store
         self._limiter = limiter
+        self._on_charge = on_charge
         self._known: dict[Key, Rollout] = {}
         self._flights: SingleFlight[Key, Rollout] = SingleFlight()
-
-    def known(self, candidate_hash: str, example_id: ExampleId) -> Rollout | None:
-        return self._known.get((candidate_hash, example_id))
 
     async def evaluate(
         self, components: Mapping[str, str], candidate_hash: str, example_id: ExampleId
@@ -55,3 +56,21 @@ class Evaluator:
 
         rollout, _shared = await self._flights.run(key, recorded_or_run)
         return rollout
+
+    async def evaluate_many(
+        self,
+        components: Mapping[str, str],
+        candidate_hash: str,
+        ids: Sequence[ExampleId],
+        reservation: Reservation,
+        paid: frozenset[ExampleId] | None = None,
+    ) -> dict[Key, Rollout]:
+        """Evaluate ``ids``; charge ``reservation`` for those in ``paid`` (all when ``None``)."""
+        for ex in ids:
+            if paid is None or ex in paid:
+                reservation.charge(1)
+        self._on_charge()
+        rollouts = await asyncio.gather(
+            *(self.evaluate(components, candidate_hash, ex) for ex in ids)
+        )
+        return {(candidate_hash, r.example_id): r for r in rollouts}

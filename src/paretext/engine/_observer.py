@@ -1,4 +1,9 @@
-"""Hooks for progress displays.  Every method is a no-op by default."""
+"""Hooks for whoever follows a run: progress displays, the store recorder, your own code.
+
+Observers get frozen :class:`RunSnapshot` objects, never the live state; every
+method is a no-op by default.  The engine calls them from the event loop, in
+order, so a hook should be quick.
+"""
 
 from __future__ import annotations
 
@@ -6,23 +11,25 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .._types import Proposal, Result
-    from ._budget import Ledger
-    from ._state import CommittedState
+    from ._state import RunSnapshot
 
 __all__ = ["EngineObserver"]
 
 
 class EngineObserver:
-    """Subclass and override what you need; the engine calls these from the event loop."""
+    """Subclass and override what you need."""
 
-    def on_start(self, rollout_limit: int | None) -> None:
-        """The run starts (or resumes) with this rollout limit."""
+    def on_start(self, rollouts_limit: int | None) -> None:
+        """The run starts (or resumes) with this rollout limit (``None``: unlimited)."""
 
-    def on_rollouts(self, ledger: Ledger) -> None:
-        """Rollouts were charged."""
+    def on_rollouts(self, snapshot: RunSnapshot) -> None:
+        """Rollouts were launched (charged to the budget)."""
 
-    def on_commit(self, state: CommittedState, ledger: Ledger, proposal: Proposal | None) -> None:
+    def on_commit(self, snapshot: RunSnapshot, proposal: Proposal | None) -> None:
         """A proposal (or, with ``None``, the seed) was committed."""
 
     def on_finish(self, result: Result) -> None:
-        """The run ended."""
+        """The run ended normally."""
+
+    def on_abort(self, status: str, error: str) -> None:
+        """The run ended with an error (``failed``) or was cancelled (``interrupted``)."""

@@ -1,9 +1,10 @@
 """Planning: which proposal comes next, decided synchronously from committed state.
 
 The planner never awaits, so nothing can commit while it decides; it reads the
-committed state and the ledger and keeps its own bookkeeping (attempts per
-parent, minibatches handed out, parent rollouts already promised, merge pairs
-tried) in iteration order.  That is what makes a run independent of timing.
+committed state and the ledger (and never writes the state) and keeps its own
+bookkeeping (attempts per parent, minibatches handed out, parent rollouts
+already promised, merges planned, merge pairs tried) in iteration order.  That
+is what makes a run independent of timing.
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ class Plan:
     merge_wins: tuple[tuple[str, ...], tuple[str, ...]]
     history: tuple[Candidate, ...]
     reservation: Reservation
+    #: The parent is run on the gate minibatch (its rollouts are shown to the proposer).
+    #: Otherwise the gate is drawn from validation, where the parent's scores are known.
+    reads_parent: bool = True
 
 
 class Planner:
@@ -55,10 +59,13 @@ class Planner:
         components: ComponentSelector,
         merge_gate_size: int,
         seed: int,
+        reads_parent: bool = True,
     ) -> None:
         self._state = state
         self._ledger = ledger
         self._sampler = sampler
+        self._reads_parent = reads_parent
+        self._val_sampler = EpochSampler(state.val_ids, sampler.size, seed)
         self._selector = selector
         self._components = components
         self._merge_gate_size = merge_gate_size
@@ -66,16 +73,16 @@ class Planner:
         self._attempts_from: dict[CandidateId, int] = {}
         self._mutations_planned = 0
         self._planned_pairs: set[tuple[str, ExampleId]] = set()
+        self._merges_planned = 0
         self._merge_pairs_tried: set[frozenset[CandidateId]] = set()
 
     def plan(self, iteration: int, in_flight: Sequence[int]) -> Plan | None:
         """Proposal ``iteration``, or ``None`` when the ledger cannot pay for one now."""
         rng = random.Random(f"{self._seed}:{iteration}")
-        state = self._state
-        if state.merges_due > 0:
+        if self._merges_planned < self._state.merges_earned:
             plan = self._plan_merge(iteration, rng, in_flight)
             if plan is not None:
-                state.merges_due -= 1
+                self._merges_planned += 1
                 return plan
         return self._plan_mutation(iteration, rng, in_flight)
 
@@ -86,14 +93,16 @@ class Planner:
         parent_id = self._selector.select(state.view(), rng)
         parent = state.pool[parent_id]
         parent_hash = state.hashes[parent_id]
-        batch = self._sampler.batch(self._mutations_planned)
+        sampler = self._sampler if self._reads_parent else self._val_sampler
+        batch = sampler.batch(self._mutations_planned)
         paid = frozenset(
             ex
             for ex in batch
-            if (parent_hash, ex) not in state.evaluated
+            if self._reads_parent
+            and (parent_hash, ex) not in state.evaluated
             and (parent_hash, ex) not in self._planned_pairs
         )
-        child_val = [ex for ex in self._state.val_ids if ex not in batch]
+        child_val = [ex for ex in state.val_ids if ex not in batch]
         cost = len(paid) + len(batch) + len(child_val)
         if not self._ledger.can_reserve(cost):
             return None
@@ -101,7 +110,8 @@ class Planner:
         components = self._components.choose(list(parent.components), parent.changed, attempt)
         self._attempts_from[parent_id] = attempt + 1
         self._mutations_planned += 1
-        self._planned_pairs.update((parent_hash, ex) for ex in batch)
+        if self._reads_parent:
+            self._planned_pairs.update((parent_hash, ex) for ex in batch)
         return Plan(
             iteration=iteration,
             kind="mutation",
@@ -117,13 +127,14 @@ class Planner:
             merge_wins=((), ()),
             history=tuple(state.pool[c] for c in state.order),
             reservation=self._ledger.reserve(cost),
+            reads_parent=self._reads_parent,
         )
 
     def _plan_merge(
         self, iteration: int, rng: random.Random, in_flight: Sequence[int]
     ) -> Plan | None:
         state = self._state
-        cost = len(self._state.val_ids)
+        cost = len(state.val_ids)
         if not self._ledger.can_reserve(cost):
             return None
         pairs = self.merge_candidates()
@@ -132,12 +143,12 @@ class Planner:
         a_id, b_id, anc_id = pairs[rng.randrange(len(pairs))]
         self._merge_pairs_tried.add(frozenset((a_id, b_id)))
         a, b = state.pool[a_id], state.pool[b_id]
-        differ = [ex for ex in self._state.val_ids if a.val_scores[ex] != b.val_scores[ex]]
-        same = [ex for ex in self._state.val_ids if ex not in differ]
-        size = min(self._merge_gate_size, len(self._state.val_ids))
+        differ = [ex for ex in state.val_ids if a.val_scores[ex] != b.val_scores[ex]]
+        same = [ex for ex in state.val_ids if ex not in differ]
+        size = min(self._merge_gate_size, len(state.val_ids))
         picked = rng.sample(differ, min(size, len(differ)))
         picked += rng.sample(same, size - len(picked))
-        gate = tuple(ex for ex in self._state.val_ids if ex in picked)
+        gate = tuple(ex for ex in state.val_ids if ex in picked)
         return Plan(
             iteration=iteration,
             kind="merge",

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from .._ids import CandidateId
+from ..errors import ConfigError
 from ._frontier import sample_by_unique_wins
 
 __all__ = [
@@ -25,6 +26,8 @@ __all__ = [
     "PoolView",
     "RoundRobinComponents",
     "TopKParetoSelector",
+    "candidate_selector",
+    "component_selector",
 ]
 
 
@@ -121,3 +124,29 @@ class AllComponents(ComponentSelector):
         self, components: Sequence[str], last_changed: Sequence[str], attempt: int
     ) -> tuple[str, ...]:
         return tuple(components)
+
+
+def candidate_selector(choice: str | CandidateSelector) -> CandidateSelector:
+    """``EngineConfig.selector`` as a strategy: a name, or your own :class:`CandidateSelector`."""
+    if isinstance(choice, CandidateSelector):
+        return choice
+    table: dict[str, type[CandidateSelector]] = {
+        "pareto": ParetoSelector,
+        "best": BestSelector,
+        "epsilon_greedy": EpsilonGreedySelector,
+        "top_k_pareto": TopKParetoSelector,
+    }
+    if choice not in table:
+        raise ConfigError(f"unknown selector {choice!r}; choose one of {sorted(table)}")
+    return table[choice]()
+
+
+def component_selector(choice: str | ComponentSelector) -> ComponentSelector:
+    """``ReflectionConfig.components`` as a strategy."""
+    if isinstance(choice, ComponentSelector):
+        return choice
+    if choice == "round_robin":
+        return RoundRobinComponents()
+    if choice == "all":
+        return AllComponents()
+    raise ConfigError(f"unknown component selection {choice!r}")

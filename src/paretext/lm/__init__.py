@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ._base import LM, ChatRequest, LMResponse, Message, Usage
 from ._cache import CachedLM, ResponseStore
+from ._compose import compose_lm
 from ._limits import LimitedLM, Limiter, LimiterPool, shared_limiters
 from ._litellm import LiteLLMLM
 from ._local import LocalLM, LocalStats
@@ -61,6 +62,7 @@ __all__ = [
     "Usage",
     "UsageTracker",
     "cache_dir",
+    "compose_lm",
     "cost_usd",
     "get_price",
     "install_model",

@@ -11,6 +11,7 @@ reflection LM on the same model cannot together exceed the provider's limits.
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -88,6 +89,10 @@ class _Spend:
 class Limiter:
     """At most ``concurrency`` calls in flight, ``rpm`` starts and ``tpm`` tokens per minute.
 
+    ``concurrency=None`` sets no limit of its own: a run's one concurrency setting
+    (``EngineConfig.concurrency``) already bounds the calls it makes, and a
+    per-model limit can only tighten it.
+
     Token use is reserved from :func:`estimate_tokens` when a call starts and
     corrected to the reported usage when it ends.  A single call larger than
     ``tpm`` still runs, alone in its window, rather than waiting forever.
@@ -96,7 +101,7 @@ class Limiter:
 
     def __init__(
         self,
-        concurrency: int = 16,
+        concurrency: int | None = None,
         *,
         rpm: float | None = None,
         tpm: float | None = None,
@@ -105,7 +110,7 @@ class Limiter:
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         _check_positive(concurrency=concurrency, rpm=rpm, tpm=tpm, window=window)
-        self._gate = _Gate(concurrency)
+        self._gate = _Gate(sys.maxsize if concurrency is None else concurrency)
         self.rpm = rpm
         self.tpm = tpm
         self.window = window
@@ -232,7 +237,7 @@ class LimiterPool:
         self,
         key: str,
         *,
-        concurrency: int = 16,
+        concurrency: int | None = None,
         rpm: float | None = None,
         tpm: float | None = None,
     ) -> Limiter:

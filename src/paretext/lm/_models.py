@@ -10,7 +10,6 @@ pinned size and sha256 before the file is used.  Verified files get a stamp, so
 later lookups do not hash a gigabyte again.
 
 :func:`download_hf` is the Hugging Face path (``huggingface_hub``, extra ``hf``).
-It cannot be exercised here: the hub is unreachable from this machine.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ The composition, outermost first::
     DefaultsLM     fills temperature / max_tokens the request left unset
     CachedLM       (when a store is given) a recorded request is never paid twice
     RetryingLM     backoff on retryable errors; sleeps outside the limiter
-    LimitedLM      concurrency, rpm, tpm: one Limiter per model, shared
+    LimitedLM      concurrency, rpm, tpm: one Limiter per model, shared (no concurrency
+                   limit of its own unless given: the run's concurrency bounds every call)
     TimeoutLM      per attempt (not for in-process models, which cannot be interrupted)
     client         OpenAIClientLM | LiteLLMLM | LocalLM | your LM
 
@@ -114,7 +115,7 @@ def resolve_lm(
     *,
     temperature: float | None = None,
     max_tokens: int | None = None,
-    concurrency: int = 16,
+    concurrency: int | None = None,
     rpm: float | None = None,
     tpm: float | None = None,
     timeout: float | None = 60,

@@ -33,7 +33,7 @@ class UsageTracker:
         self._paid: dict[tuple[str, str], _Tally] = {}
         self._warned_unknown_cost = False
 
-    def record(self, role: str, response: LMResponse) -> None:
+    def record(self, role: str, response: LMResponse, *, warn: bool = True) -> None:
         tallies = [self._logical]
         if not response.cache_hit:
             tallies.append(self._paid)
@@ -47,7 +47,7 @@ class UsageTracker:
                 tally.cost_usd = None
             else:
                 tally.cost_usd += response.cost_usd
-        if response.cost_usd is None and not self._warned_unknown_cost:
+        if warn and response.cost_usd is None and not self._warned_unknown_cost:
             self._warned_unknown_cost = True
             warnings.warn(
                 f"no price known for model {response.model!r}: its cost is reported as unknown",
@@ -65,6 +65,7 @@ class UsageTracker:
                 completion_tokens=t.completion_tokens,
                 cost_usd=t.cost_usd,
                 cache_hits=t.cache_hits,
+                role=role,
             )
             for (role, model), t in sorted(table.items())
         )

@@ -16,7 +16,7 @@ from typing import Any
 from .._ids import content_hash
 from .._types import Candidate, Rollout
 from ..errors import ReflectionParseError
-from ..lm._base import LM, ChatRequest, Message
+from ..lm import LM, ChatRequest, Message
 from ._extract import truncate_middle
 from ._templates import RETRY
 
@@ -56,10 +56,16 @@ class MutationProposer(ABC):
     Raise :class:`~paretext.errors.ReflectionParseError` for an unusable LM reply
     and let :class:`~paretext.errors.LMError` through: the engine records both.
     ``bind`` is called once with the reflection LM and the run's limiter.
+
+    ``reads_rollouts`` says whether proposals read the parent's minibatch
+    rollouts (GEPA's do).  A proposer that does not is never given them, and the
+    parent is not run on a minibatch for it: its gate is drawn from validation,
+    where the parent's scores are already known.
     """
 
     lm: LM
     limiter: asyncio.Semaphore
+    reads_rollouts: bool = True
 
     def bind(self, lm: LM, limiter: asyncio.Semaphore) -> None:
         self.lm = lm
@@ -67,10 +73,6 @@ class MutationProposer(ABC):
 
     @abstractmethod
     async def propose(self, request: MutationRequest) -> dict[str, str]: ...
-
-    def needs_feedback(self) -> bool:
-        """Whether proposals read the parent's minibatch rollouts (GEPA's do)."""
-        return True
 
 
 async def ask_for_text(

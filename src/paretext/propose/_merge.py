@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from .._ids import CandidateId
 from .._types import Candidate
 from ..errors import ReflectionParseError
-from ..lm._base import LM, Message
+from ..lm import LM, Message
 from ._base import ask_for_text
 from ._extract import extract_text
 from ._templates import MERGE, SYSTEM

@@ -10,7 +10,7 @@ from typing import Any
 
 from .._config import ReflectionConfig
 from .._types import Rollout, TraceStep
-from ..lm._base import LM, Message
+from ..lm import LM, Message
 from ._base import MutationProposer, MutationRequest, ask_for_text
 from ._extract import extract_text, truncate_middle
 from ._templates import REJECTED, SYSTEM, pick_template

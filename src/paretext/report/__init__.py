@@ -28,6 +28,7 @@ from ._data import (
 )
 from ._export import export_dict
 from ._html import render_html
+from ._terminal import print_summary
 
 __all__ = [
     "CandidateView",
@@ -45,6 +46,7 @@ __all__ = [
     "export_dict",
     "load",
     "log_to_mlflow",
+    "print_summary",
     "render_html",
     "text_diff",
     "write_report",

@@ -15,10 +15,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .._ids import ExampleId, content_hash
-from .._types import Candidate, Proposal, Rollout
-from ..engine import pareto_frontier
-from ..store import EventRecord, LMCallRecord, RunStore
+from .._ids import content_hash
+from .._types import Candidate, Failure, Proposal, Rollout, UsageTotals
+from ..engine import Commit, RunSnapshot, replay, run_failures
+from ..store import RunStore
 
 __all__ = [
     "CandidateView",
@@ -34,9 +34,6 @@ __all__ = [
     "collect",
     "text_diff",
 ]
-
-#: Rejections that are the algorithm working as intended, not something that went wrong.
-
 
 @dataclass(frozen=True, slots=True)
 class CandidateView:
@@ -150,13 +147,6 @@ class ModelUsage:
 
 
 @dataclass(frozen=True, slots=True)
-class Failure:
-    kind: Literal["run", "proposal", "rollout"]
-    where: str
-    message: str
-
-
-@dataclass(frozen=True, slots=True)
 class ReportData:
     """Everything a report shows.  ``summary`` fields are ``None`` while a run is in progress."""
 
@@ -213,69 +203,45 @@ class ReportData:
 def collect(store: RunStore) -> ReportData:
     """Read ``store`` once and derive the report.  Raises ``StoreError`` when it holds no run."""
     info = store.info()
-    candidates = store.candidates()
-    proposals = store.proposals()
-    rollouts = {(r.candidate_hash, str(r.example_id)): r for r in store.rollouts()}
-    events = store.events()
     config = _mapping(_mapping(info.fingerprint.get("config")).get("EngineConfig"))
-    frontier_type = str(config.get("frontier", "instance"))
     perfect = float(config.get("perfect_score", 1.0))
     summary = info.summary
-
-    instances = tuple(str(k) for k in candidates[0].val_scores) if candidates else ()
-    keys: dict[str, dict[str, float]] = {c.id: _frontier_keys(c, frontier_type) for c in candidates}
-    order = [c.id for c in candidates]
-    frontier = tuple(pareto_frontier(keys, order))
-    best = max(candidates, key=lambda c: (c.score, -order.index(c.id))).id if candidates else None
-    top = {ex: max(_score(c, ex) for c in candidates) for ex in instances}
-    # An instance where every candidate scores the same is nobody's win.
-    contested = {ex for ex in instances if min(_score(c, ex) for c in candidates) < top[ex]}
-    rollouts_at = _rollouts_at(events, len(instances))
-    depths = _depths(candidates)
-
-    views = tuple(
-        CandidateView(
-            id=c.id,
-            parents=tuple(c.parents),
-            origin=c.origin,
-            iteration=c.iteration,
-            score=c.score,
-            scores=tuple(c.val_scores.get(ExampleId(ex)) for ex in instances),
-            components=dict(c.components),
-            changed=tuple(c.changed),
-            depth=depths[c.id],
-            wins=sum(_score(c, ex) == top[ex] for ex in contested),
-            on_frontier=c.id in frontier,
-            is_best=c.id == best,
-            rollouts_at=rollouts_at.get(c.id),
+    base: dict[str, Any] = {
+        "location": store.location,
+        "status": info.status,
+        "finished": summary is not None and info.status == "finished",
+        "stop_reason": None if summary is None else summary.get("stop_reason"),
+        "seconds": None if summary is None else summary.get("seconds"),
+        "fingerprint": dict(info.fingerprint),
+        "meta": dict(info.meta),
+        "perfect_score": perfect,
+    }
+    if not store.candidates():
+        return ReportData(
+            **base, instances=(), candidates=(), frontier=(), best=None, curve=(), changes=(),
+            proposals=(), best_outputs=(), usage=(), failures=tuple(run_failures(info)),
+            rollouts_used=0,
+            rollouts_limit=None,
         )
-        for c in candidates
-    )
-    used = summary.get("rollouts_used") if summary else None
-    limit = summary.get("rollouts_limit") if summary else None
-    if limit is None:
-        limit = _mapping(info.meta.get("cli")).get("rollouts_limit")
+    snap = replay(store)
+    rollouts = {(r.candidate_hash, str(r.example_id)): r for r in store.rollouts()}
+    candidates = list(snap.candidates)
     return ReportData(
-        location=store.location,
-        status=info.status,
-        finished=summary is not None and info.status == "finished",
-        stop_reason=None if summary is None else summary.get("stop_reason"),
-        seconds=None if summary is None else summary.get("seconds"),
-        fingerprint=dict(info.fingerprint),
-        meta=dict(info.meta),
-        perfect_score=perfect,
-        instances=instances,
-        candidates=views,
-        frontier=frontier,
-        best=best,
-        curve=_curve(events, candidates, keys, len(instances)),
-        changes=tuple(_change(c, candidates, proposals, rollouts) for c in candidates if c.parents),
-        proposals=tuple(_proposal_view(p) for p in proposals),
-        best_outputs=_best_outputs(candidates, instances, rollouts),
-        usage=_usage(store.lm_calls()),
-        failures=_failures(info.status, summary, candidates, proposals, rollouts),
-        rollouts_used=int(used) if isinstance(used, int) else len(rollouts),
-        rollouts_limit=int(limit) if isinstance(limit, int) else None,
+        **base,
+        instances=tuple(str(ex) for ex in snap.val_ids),
+        candidates=_views(snap),
+        frontier=tuple(snap.frontier),
+        best=snap.best.id,
+        curve=tuple(_point(c, snap) for c in snap.commits),
+        changes=tuple(
+            _change(c, candidates, snap.proposals, rollouts) for c in candidates if c.parents
+        ),
+        proposals=tuple(_proposal_view(p) for p in snap.proposals),
+        best_outputs=_best_outputs(snap),
+        usage=tuple(_model_usage(u) for u in snap.usage),
+        failures=snap.failures,
+        rollouts_used=snap.rollouts_spent,
+        rollouts_limit=snap.rollouts_limit,
     )
 
 
@@ -290,82 +256,49 @@ def _by_id(candidates: Sequence[Candidate], cid: str) -> Candidate:
     return next(c for c in candidates if c.id == cid)
 
 
-def _score(c: Candidate, ex: str) -> float:
-    return float(c.val_scores.get(ExampleId(ex), float("-inf")))
-
-
-def _frontier_keys(c: Candidate, frontier_type: str) -> dict[str, float]:
-    """The same keys the engine builds its frontier over, so the report agrees with the run."""
-    instance = {str(k): v for k, v in c.val_scores.items()}
-    objective = {f"obj:{k}": v for k, v in c.val_objectives.items()}
-    if frontier_type == "objective":
-        return objective or instance
-    if frontier_type == "hybrid":
-        return {**instance, **objective}
-    return instance
-
-
-def _depths(candidates: Sequence[Candidate]) -> dict[str, int]:
+def _views(snap: RunSnapshot) -> tuple[CandidateView, ...]:
+    # A win: the top score on an instance, ties included (the heat map's reading); an
+    # instance where every candidate scores the same is nobody's win.
+    top = {ex: score for ex, (_, score) in snap.best_per_instance.items()}
+    contested = {
+        ex for ex in snap.val_ids if any(c.val_scores[ex] < top[ex] for c in snap.candidates)
+    }
+    rollouts_at = {c.candidate: c.rollouts for c in snap.commits if c.candidate is not None}
     depth: dict[str, int] = {}
-    for c in candidates:  # parents are always committed before their children
+    for c in snap.candidates:  # parents are always committed before their children
         depth[c.id] = 1 + max((depth.get(p, 0) for p in c.parents), default=-1)
-    return depth
-
-
-def _rollouts_at(events: Sequence[EventRecord], n_val: int) -> dict[str, int]:
-    """Rollouts spent when each candidate was committed (the seed costs one validation pass)."""
-    out: dict[str, int] = {}
-    for e in events:
-        cid = e.payload.get("candidate")
-        if not isinstance(cid, str):
-            continue
-        if e.kind == "seed":
-            out[cid] = n_val
-        elif e.kind == "proposal" and isinstance(e.payload.get("spent"), int):
-            out[cid] = int(e.payload["spent"])
-    return out
-
-
-def _curve(
-    events: Sequence[EventRecord],
-    candidates: Sequence[Candidate],
-    keys: Mapping[str, Mapping[str, float]],
-    n_val: int,
-) -> tuple[CurvePoint, ...]:
-    by_id: dict[str, Candidate] = {str(c.id): c for c in candidates}
-    committed: list[str] = []
-    best: str | None = None
-    points: list[CurvePoint] = []
-    for e in events:
-        cid = e.payload.get("candidate")
-        new = by_id.get(cid) if isinstance(cid, str) else None
-        if e.kind == "seed":
-            spent, accepted, iteration = n_val, new is not None, None
-        elif e.kind == "proposal":
-            spent = int(e.payload.get("spent", points[-1].rollouts if points else 0))
-            accepted = bool(e.payload.get("accepted"))
-            iteration = e.payload.get("iteration")
-        else:
-            continue
-        if new is not None:
-            committed.append(new.id)
-            if best is None or new.score > by_id[best].score:
-                best = new.id
-        if best is None:
-            continue
-        points.append(
-            CurvePoint(
-                rollouts=spent,
-                best_score=by_id[best].score,
-                best=best,
-                frontier_size=len(pareto_frontier({c: keys[c] for c in committed}, committed)),
-                iteration=iteration if isinstance(iteration, int) else None,
-                accepted=accepted and new is not None,
-                candidate=None if new is None else new.id,
-                candidate_score=None if new is None else new.score,
-            )
+    return tuple(
+        CandidateView(
+            id=c.id,
+            parents=tuple(c.parents),
+            origin=c.origin,
+            iteration=c.iteration,
+            score=c.score,
+            scores=tuple(c.val_scores.get(ex) for ex in snap.val_ids),
+            components=dict(c.components),
+            changed=tuple(c.changed),
+            depth=depth[c.id],
+            wins=sum(c.val_scores[ex] == top[ex] for ex in contested),
+            on_frontier=c.id in snap.frontier,
+            is_best=c.id == snap.best.id,
+            rollouts_at=rollouts_at.get(c.id),
         )
-    return tuple(points)
+        for c in snap.candidates
+    )
+
+
+def _point(commit: Commit, snap: RunSnapshot) -> CurvePoint:
+    new = None if commit.candidate is None else snap.candidate(commit.candidate)
+    return CurvePoint(
+        rollouts=commit.rollouts,
+        best_score=commit.best_score,
+        best=commit.best,
+        frontier_size=commit.frontier_size,
+        iteration=commit.iteration,
+        accepted=new is not None,
+        candidate=None if new is None else new.id,
+        candidate_score=None if new is None else new.score,
+    )
 
 
 # Whitespace, words (hyphens kept inside: "RULE-2", "step-by-step"), or one punctuation mark.
@@ -456,22 +389,16 @@ def _proposal_view(p: Proposal) -> ProposalView:
     )
 
 
-def _best_outputs(
-    candidates: Sequence[Candidate],
-    instances: Sequence[str],
-    rollouts: Mapping[tuple[str, str], Rollout],
-) -> tuple[InstanceBest, ...]:
-    hashes = {c.id: content_hash(c.components) for c in candidates}
+def _best_outputs(snap: RunSnapshot) -> tuple[InstanceBest, ...]:
     out: list[InstanceBest] = []
-    for ex in instances:
-        # The earliest candidate with the top score holds the instance, as in the engine.
-        holder = max(enumerate(candidates), key=lambda ic: (_score(ic[1], ex), -ic[0]))[1]
-        r = rollouts.get((hashes[holder.id], ex))
+    for ex in snap.val_ids:
+        holder, score = snap.best_per_instance[ex]
+        r = snap.best_rollouts.get(ex)
         out.append(
             InstanceBest(
-                example_id=ex,
-                candidate=holder.id,
-                score=_score(holder, ex),
+                example_id=str(ex),
+                candidate=holder,
+                score=score,
                 output="" if r is None else render_output(r.output),
                 feedback="" if r is None else (r.error or r.feedback),
             )
@@ -479,47 +406,12 @@ def _best_outputs(
     return tuple(out)
 
 
-def _usage(calls: Sequence[LMCallRecord]) -> tuple[ModelUsage, ...]:
-    groups: dict[tuple[str, str], list[LMCallRecord]] = {}
-    for call in calls:
-        groups.setdefault((call.role, call.response.model), []).append(call)
-    out = []
-    for (role, model), group in sorted(groups.items()):
-        costs = [c.response.cost_usd for c in group]
-        out.append(
-            ModelUsage(
-                role=role,
-                model=model,
-                calls=len(group),
-                prompt_tokens=sum(c.response.usage.prompt_tokens for c in group),
-                completion_tokens=sum(c.response.usage.completion_tokens for c in group),
-                cost_usd=None
-                if any(x is None for x in costs)
-                else sum(x for x in costs if x is not None),
-            )
-        )
-    return tuple(out)
-
-
-def _failures(
-    status: str,
-    summary: Mapping[str, Any] | None,
-    candidates: Sequence[Candidate],
-    proposals: Sequence[Proposal],
-    rollouts: Mapping[tuple[str, str], Rollout],
-) -> tuple[Failure, ...]:
-    out: list[Failure] = []
-    if status == "failed":
-        error = summary.get("error") if summary else None
-        out.append(Failure("run", "run", str(error or "the run failed")))
-    for p in proposals:
-        if p.failed:
-            out.append(Failure("proposal", f"proposal {p.iteration} ({p.kind})", p.reason))
-    names: dict[str, str] = {}
-    for c in candidates:  # equal texts share rollouts: name them after the first candidate
-        names.setdefault(content_hash(c.components), c.id)
-    for (h, ex), r in rollouts.items():
-        if r.error is not None:
-            who = names.get(h, f"candidate {h[:8]}")
-            out.append(Failure("rollout", f"{who} on {ex}", r.error))
-    return tuple(out)
+def _model_usage(u: UsageTotals) -> ModelUsage:
+    return ModelUsage(
+        role=u.role,
+        model=u.model.removeprefix(f"{u.role}:"),
+        calls=u.calls,
+        prompt_tokens=u.prompt_tokens,
+        completion_tokens=u.completion_tokens,
+        cost_usd=u.cost_usd,
+    )

@@ -5,7 +5,8 @@
 * Replaying a write is harmless: every write is keyed (rollout by candidate hash
   and example, candidate by id, proposal by iteration, event by sequence number,
   LM call by request key) and the first write wins.
-* The store is the only part of paretext that touches disk.
+* The store holds all of a run's state on disk; the engine writes it only through
+  its recorder observer, and readers rebuild the run with ``paretext.engine.replay``.
 
 Resume works by re-running the deterministic engine against the store:
 every rollout and LM call already recorded is served from it, never paid again.
@@ -21,11 +22,11 @@ from typing import Any
 from .._ids import ExampleId
 from .._types import Candidate, Proposal, Rollout
 from ..errors import StoreError
-from ..lm._base import ChatRequest, LMResponse
+from ..lm import ChatRequest, LMResponse
 
 __all__ = ["SCHEMA_VERSION", "EventRecord", "LMCallRecord", "RunInfo", "RunStore"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +68,8 @@ class RunStore(ABC):
     def open_run(self, fingerprint: Mapping[str, Any], meta: Mapping[str, Any]) -> bool:
         """Start a run or check that the stored one has the same fingerprint.
 
-        Returns ``True`` when resuming.  Raises :class:`StoreError` naming the
+        Returns ``True`` when resuming (``meta`` is then merged into the stored meta).
+        Raises :class:`StoreError` naming the
         first difference when the store holds a different run.
         """
         info = self._read_info()
@@ -80,7 +82,9 @@ class RunStore(ABC):
                 f"the run at {self.location or '<memory>'} was started with different settings "
                 f"({diff}); use another run path or the same settings"
             )
-        self._write_info(RunInfo(info.fingerprint, info.meta, "running", info.summary))
+        # What this invocation says about itself (a new budget, say) replaces what the last said.
+        merged = {**dict(info.meta), **dict(meta)}
+        self._write_info(RunInfo(info.fingerprint, merged, "running", info.summary))
         return True
 
     def finish(self, summary: Mapping[str, Any], status: str = "finished") -> None:

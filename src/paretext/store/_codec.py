@@ -8,7 +8,8 @@ from typing import Any, cast
 
 from .._ids import CandidateId, ExampleId
 from .._types import Candidate, Origin, Proposal, Rollout, TraceStep
-from ..lm._base import LMResponse, Usage
+from .._verdict import Verdict
+from ..lm import LMResponse, Usage
 
 __all__ = [
     "candidate_from_row",
@@ -104,13 +105,14 @@ def proposal_to_row(p: Proposal) -> tuple[Any, ...]:
         p.parent_gate_score,
         p.child_gate_score,
         int(p.accepted),
+        p.verdict.value,
         p.reason,
         p.candidate_id,
     )
 
 
 def proposal_from_row(row: tuple[Any, ...]) -> Proposal:
-    it, kind, parents, comps, texts, gate, pscore, cscore, accepted, reason, cid = row
+    it, kind, parents, comps, texts, gate, pscore, cscore, _accepted, verdict, reason, cid = row
     return Proposal(
         iteration=it,
         kind=kind,
@@ -120,7 +122,7 @@ def proposal_from_row(row: tuple[Any, ...]) -> Proposal:
         gate_examples=tuple(ExampleId(e) for e in json.loads(gate)),
         parent_gate_score=pscore,
         child_gate_score=cscore,
-        accepted=bool(accepted),
+        verdict=Verdict(verdict),
         reason=reason,
         candidate_id=None if cid is None else CandidateId(cid),
     )

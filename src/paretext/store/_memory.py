@@ -8,7 +8,7 @@ from typing import Any
 
 from .._ids import ExampleId
 from .._types import Candidate, Proposal, Rollout
-from ..lm._base import ChatRequest, LMResponse
+from ..lm import ChatRequest, LMResponse
 from ._base import EventRecord, LMCallRecord, RunInfo, RunStore
 
 __all__ = ["InMemoryRunStore"]

@@ -13,7 +13,7 @@ from typing import Any
 from .._ids import ExampleId
 from .._types import Candidate, Proposal, Rollout
 from ..errors import StoreError
-from ..lm._base import ChatRequest, LMResponse
+from ..lm import ChatRequest, LMResponse
 from ._base import SCHEMA_VERSION, EventRecord, LMCallRecord, RunInfo, RunStore
 from ._codec import (
     candidate_from_row,
@@ -58,6 +58,20 @@ MIGRATIONS: list[str] = [
     CREATE TABLE events (
         seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, payload TEXT NOT NULL,
         created_at REAL NOT NULL);
+    """,
+    # v2: a proposal's verdict in its own column; v1 reasons started with fixed phrases.
+    """
+    ALTER TABLE proposals ADD COLUMN verdict TEXT NOT NULL DEFAULT 'gate_rejected';
+    UPDATE proposals SET verdict = CASE
+        WHEN reason = 'accepted' THEN 'accepted'
+        WHEN reason LIKE 'skipped:%' THEN 'skipped_perfect'
+        WHEN reason LIKE 'duplicate of%' THEN 'duplicate'
+        WHEN reason LIKE 'same text as proposal%' THEN 'duplicate_in_flight'
+        WHEN reason LIKE 'reflection unusable%' THEN 'reflection_unusable'
+        WHEN reason LIKE 'reflection LM failed%' THEN 'reflection_lm_failed'
+        WHEN reason LIKE 'merge synthesis unusable%' THEN 'merge_unusable'
+        WHEN reason LIKE 'merge LM failed%' THEN 'merge_lm_failed'
+        ELSE 'gate_rejected' END;
     """,
 ]
 assert len(MIGRATIONS) == SCHEMA_VERSION
@@ -230,15 +244,22 @@ class SQLiteRunStore(RunStore):
             )
         ]
 
+    _PROPOSAL_COLS = (
+        "iteration, kind, parents, components, texts, gate_examples, parent_gate_score, "
+        "child_gate_score, accepted, verdict, reason, candidate_id"
+    )
+
     def put_proposal(self, proposal: Proposal) -> None:
         self._write(
-            "INSERT OR IGNORE INTO proposals VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT OR IGNORE INTO proposals ({self._PROPOSAL_COLS}) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             proposal_to_row(proposal),
         )
 
     def proposals(self) -> list[Proposal]:
         return [
-            proposal_from_row(r) for r in self._read("SELECT * FROM proposals ORDER BY iteration")
+            proposal_from_row(r)
+            for r in self._read(f"SELECT {self._PROPOSAL_COLS} FROM proposals ORDER BY iteration")
         ]
 
     def append_event(self, seq: int, kind: str, payload: Mapping[str, Any]) -> None:

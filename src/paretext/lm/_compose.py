@@ -1,0 +1,33 @@
+"""``compose_lm``: how a run sees an LM, for the task and the reflection alike."""
+
+from __future__ import annotations
+
+from ._base import LM
+from ._cache import CachedLM, ResponseStore
+from ._resolve import resolve_lm
+from ._usage import MeteredLM, UsageTracker
+
+__all__ = ["compose_lm"]
+
+
+def compose_lm(
+    lm: LM | str,
+    store: ResponseStore,
+    tracker: UsageTracker,
+    *,
+    role: str,
+    cache: bool = True,
+) -> LM:
+    """``lm`` resolved (a model string goes through :func:`resolve_lm`), its responses
+    recorded in ``store`` (a recorded request is never paid twice; ``cache=False`` records
+    nothing) and metered into ``tracker`` under ``role``.
+
+    The meter sits outside the cache, so ``tracker`` counts every response the run
+    consumed and tells paid calls from replays (``cache_hit``).
+    """
+    cached: LM
+    if isinstance(lm, str):
+        cached = resolve_lm(lm, cache=store if cache else None, role=role)
+    else:
+        cached = CachedLM(lm, store, role=role, enabled=cache)
+    return MeteredLM(cached, tracker, role=role)
