@@ -103,6 +103,7 @@ def on_ray(workers: int, fn: Any) -> Any:
     import ray
 
     ray.init(
+        address="local",  # a new Ray of its own, whatever else runs on this machine
         num_cpus=workers,
         include_dashboard=False,
         log_to_driver=False,

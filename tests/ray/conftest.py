@@ -14,7 +14,9 @@ def local_ray() -> Iterator[Any]:
     """A real local Ray with 2 CPUs for this module's tests, shut down after them."""
     import ray
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, **NODE_OPTIONS)
+    ray.init(
+        address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, **NODE_OPTIONS
+    )
     try:
         yield ray
     finally:

@@ -60,6 +60,7 @@ class ChaosProgram:
     The first attempt at a pair whose example is in ``kill`` kills its worker (at most
     ``max_kills`` times in all); every attempt at an example in ``always_kill`` does.  The
     first attempt on node ``hold_node`` writes ``held`` to ``log_dir`` and waits ``hold_s``.
+    Every attempt takes at least ``delay`` seconds.
     """
 
     world: RuleWorld
@@ -69,6 +70,7 @@ class ChaosProgram:
     always_kill: frozenset[str] = frozenset()
     hold_node: str | None = None
     hold_s: float = 0.0
+    delay: float = 0.0
 
     async def __call__(self, candidate: Mapping[str, str], example: Mapping[str, Any]) -> str:
         import ray
@@ -88,6 +90,7 @@ class ChaosProgram:
             os.kill(os.getpid(), signal.SIGKILL)
         if context.get_node_id() == self.hold_node and self._claim("held"):
             await asyncio.sleep(self.hold_s)
+        await asyncio.sleep(self.delay)
         return self.world.program(candidate, example)
 
     def _claim(self, name: str) -> bool:

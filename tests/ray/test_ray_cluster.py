@@ -38,6 +38,11 @@ def cluster() -> Iterator[Any]:
         nodes.shutdown()
 
 
+def spread(**kw: Any) -> RayExecutor:
+    """Rollouts spread over the nodes (``task_options`` go to each task's ``.options()``)."""
+    return RayExecutor(runtime_env=WORKER_ENV, task_options={"scheduling_strategy": "SPREAD"}, **kw)
+
+
 def optimize(executor: Any = None, program: Any = None) -> tuple[pt.Result, pt.InMemoryRunStore]:
     store = pt.InMemoryRunStore()
     result = WORLD.optimize(
@@ -55,8 +60,8 @@ def test_rollouts_spread_over_both_nodes_with_the_in_process_result(
     cluster: Any, tmp_path: Path
 ) -> None:
     reference, _ = optimize()
-    chaos = ChaosProgram(WORLD, str(tmp_path))
-    result, store = optimize(RayExecutor(runtime_env=WORKER_ENV), chaos)
+    chaos = ChaosProgram(WORLD, str(tmp_path), delay=0.02)  # so that two run at once
+    result, store = optimize(spread(), chaos)
     assert result.candidates == reference.candidates
     assert result.proposals == reference.proposals
     assert result.rollouts_used == reference.rollouts_used == len(store.rollouts())
@@ -67,17 +72,22 @@ def test_a_node_that_dies_mid_run_costs_nothing_but_time(cluster: Any, tmp_path:
     """The second node dies with a rollout on it: that rollout runs again on the head node."""
     reference, _ = optimize()
     node = next(iter(cluster.worker_nodes))
-    held = ChaosProgram(WORLD, str(tmp_path), hold_node=node.node_id, hold_s=60.0)
+    held = ChaosProgram(WORLD, str(tmp_path), hold_node=node.node_id, hold_s=60.0, delay=0.02)
+    removed = threading.Event()
 
     def remove_when_held() -> None:
+        deadline = time.monotonic() + 120
         while not (tmp_path / "held").exists():
+            if time.monotonic() > deadline:
+                return
             time.sleep(0.02)
         cluster.remove_node(node, allow_graceful=False)
+        removed.set()
 
-    remover = threading.Thread(target=remove_when_held)
+    remover = threading.Thread(target=remove_when_held, daemon=True)
     remover.start()
-    result, store = optimize(RayExecutor(runtime_env=WORKER_ENV), held)
-    remover.join()
+    result, store = optimize(spread(), held)
+    assert removed.is_set()
     assert result.candidates == reference.candidates
     assert result.proposals == reference.proposals
     recorded = store.rollouts()
