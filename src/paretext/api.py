@@ -11,11 +11,13 @@ import asyncio
 import concurrent.futures
 import functools
 import hashlib
+import threading
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
+from ._canonical import canonical_text, to_canonical
 from ._config import (
     Budget,
     EngineConfig,
@@ -25,7 +27,7 @@ from ._config import (
     config_fingerprint,
     preset_rollouts,
 )
-from ._ids import ExampleId, canonical_json
+from ._ids import ExampleId
 from ._types import Example, Result
 from .engine import (
     Engine,
@@ -85,7 +87,7 @@ def _check_shared_ids(train: list[Example], val: list[Example]) -> None:
     val_by_id = {e.id: e for e in val}
     for e in train:
         other = val_by_id.get(e.id)
-        if other is not None and canonical_json(other.data) != canonical_json(e.data):
+        if other is not None and to_canonical(other.data) != to_canonical(e.data):
             raise ConfigError(
                 f"trainset and valset both have an example with id {e.id!r} but different contents"
             )
@@ -147,9 +149,11 @@ def _resolve_lm(lm: object, role: str) -> LM:
     raise ConfigError(f"{role} LM must be an LM or a model string, got {type(lm).__name__}")
 
 
-def _data_hash(examples: list[Example]) -> str:
-    payload = canonical_json([[e.id, e.data] for e in examples])
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+def _data_hash(examples: list[Example], split: str) -> str:
+    """The fingerprint of a split: a canonical encoding, never ``repr`` (see ``_canonical``)."""
+    encoded = [[e.id, to_canonical(e.data, f"{split}set[{i}]")] for i, e in enumerate(examples)]
+    digest = hashlib.sha256(canonical_text(encoded).encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()[:16]
 
 
 def build_spec(
@@ -170,6 +174,7 @@ def build_spec(
     run_meta: Mapping[str, Any] | None = None,
     proposer: MutationProposer | None = None,
     executor: RolloutExecutor | None = None,
+    wait: bool = False,
 ) -> RunSpec:
     """The one RunSpec builder: validate and resolve every input.
 
@@ -187,16 +192,22 @@ def build_spec(
     resolved_budget = _budget(budget, len(val), len(components), reflection)
     reflection_model = _resolve_lm(reflection_lm, "reflection")
 
+    # Before the store opens: data without a stable encoding is refused with nothing written.
+    fingerprint = run_fingerprint(components, train, val, reflection_model.model, proposer,
+                                  engine, reflection, merge)
     store = open_store(run)
     tracker = UsageTracker()
     refl = compose_lm(reflection_model, store, tracker, role="reflection")
     prog = _with_task_lm(prog, store, tracker, cache_task_lm)
-    fingerprint = run_fingerprint(components, train, val, refl.model, proposer, engine,
-                                  reflection, merge)
-    store.open_run(fingerprint, {
-        "search_mode": valset is None, "n_train": len(train), "n_val": len(val),
-        "rollouts_limit": resolved_budget.rollout_limit, **(run_meta or {}),
-    })
+    try:
+        store.open_run(fingerprint, {
+            "search_mode": valset is None, "n_train": len(train), "n_val": len(val),
+            "rollouts_limit": resolved_budget.rollout_limit, **(run_meta or {}),
+        }, wait=wait)
+    except BaseException:
+        if not isinstance(run, RunStore):
+            store.close()  # drops the writer lock too
+        raise
     return RunSpec(
         seed_components=components, train=train, val=val, program=prog, metric=met,
         reflection_lm=refl, store=store, budget=resolved_budget, engine=engine,
@@ -224,16 +235,17 @@ def run_fingerprint(
 ) -> dict[str, Any]:
     """What a resumed run must share with the stored one: everything that decides results.
 
-    Speed-only settings (``concurrency``, the executor) are left out, so they may change.
+    Speed-only settings (``concurrency``, the executor) and the hang guard
+    (``rollout_timeout``) are left out, so they may change: recorded rollouts replay anyway.
     """
     return {
         "seed": dict(components),
-        "train": _data_hash(train),
-        "val": _data_hash(val),
+        "train": _data_hash(train, "train"),
+        "val": _data_hash(val, "val"),
         "reflection_lm": reflection_model,
         "proposer": type(proposer).__name__ if proposer is not None else "ReflectionProposer",
         "config": {
-            "EngineConfig": _without(engine, "concurrency"),
+            "EngineConfig": _without(engine, "concurrency", "rollout_timeout"),
             **config_fingerprint(reflection, merge),
         },
     }
@@ -263,6 +275,7 @@ async def aoptimize(
     run_meta: Mapping[str, Any] | None = None,
     proposer: MutationProposer | None = None,
     executor: RolloutExecutor | None = None,
+    wait: bool = False,
 ) -> Result:
     """Optimize the ``seed`` components of ``program`` for ``metric``.
 
@@ -272,6 +285,8 @@ async def aoptimize(
     ``run_meta`` is stored with the run (the CLI keeps what it needs to resume).
     ``proposer`` replaces GEPA's reflective mutation (baselines use this seam);
     ``executor`` runs the rollouts elsewhere (it never changes results).
+    Only one process may write a run: another one writing ``run`` is an error
+    naming it (``RunLocked``), unless ``wait=True`` queues behind it.
     """
     spec = build_spec(
         seed,
@@ -290,6 +305,7 @@ async def aoptimize(
         run_meta=run_meta,
         proposer=proposer,
         executor=executor,
+        wait=wait,
     )
     try:
         return await Engine(spec, observer).run()
@@ -316,12 +332,14 @@ async def asearch(
     run_meta: Mapping[str, Any] | None = None,
     proposer: MutationProposer | None = None,
     executor: RolloutExecutor | None = None,
+    wait: bool = False,
 ) -> Result:
     """Test-time search: optimize on ``tasks`` themselves and keep the best output per task."""
     return await aoptimize(
         seed, program, metric, tasks, None, reflection_lm=reflection_lm, budget=budget, run=run,
         engine=engine, reflection=reflection, merge=merge, stop=stop, observer=observer,
         cache_task_lm=cache_task_lm, run_meta=run_meta, proposer=proposer, executor=executor,
+        wait=wait,
     )
 
 
@@ -341,10 +359,51 @@ def _run_sync(coro: Coroutine[Any, Any, T]) -> T:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(coro)
+        return _run_on_own_loop(coro)
     # Called from inside a running loop (a notebook): run on a private loop in a thread.
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coro).result()
+        return pool.submit(_run_on_own_loop, coro).result()
+
+
+def _run_on_own_loop(coro: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` whose worker threads (sync programs and metrics) never hold up the exit.
+
+    A sync program that blocks forever cannot be killed; after its rollout timed out, or
+    after a second Ctrl-C, its thread is abandoned instead of joined.
+    """
+
+    async def main() -> T:
+        asyncio.get_running_loop().set_default_executor(_DaemonExecutor())
+        return await coro
+
+    return asyncio.run(main())
+
+
+class _DaemonExecutor(concurrent.futures.ThreadPoolExecutor):
+    """One daemon thread per call: nothing to join at shutdown or at interpreter exit.
+
+    (A ``ThreadPoolExecutor`` only because asyncio accepts no other default executor;
+    its pool is never used.)
+    """
+
+    def submit(
+        self, fn: Callable[..., T], /, *args: Any, **kwargs: Any
+    ) -> concurrent.futures.Future[T]:
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+        def work() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                future.set_result(fn(*args, **kwargs))
+            except BaseException as exc:
+                future.set_exception(exc)
+
+        threading.Thread(target=work, name="paretext-worker", daemon=True).start()
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Nothing to wait for: the threads are daemons."""
 
 
 optimize = _sync_twin(aoptimize, "optimize")

@@ -22,6 +22,7 @@ or a plain function (mounted as one command).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib
 import json
@@ -73,6 +74,9 @@ PLUGINS: dict[str, str] = {
     "bench": "paretext.bench:cli",
     "demo": "paretext.demo:cli",
     "models": "paretext.lm.models:cli",
+    "serve": "paretext.service._cli:serve",
+    "worker": "paretext.service._cli:worker",
+    "tenant": "paretext.service._cli:tenant",
 }
 
 _EPILOG = (
@@ -306,12 +310,15 @@ def _mark_failed(run: Path, exc: BaseException) -> None:
     """Record in the store that the run died, so ``show`` and ``report`` say so."""
     from .store import SQLiteRunStore
 
+    if isinstance(exc, asyncio.CancelledError):
+        return  # the engine recorded "interrupted" itself
     try:
         store = SQLiteRunStore(run, create=False)
     except StoreError:
         return
     try:
-        if store.info().status == "running":
+        store.open_run(store.info().fingerprint, {})  # the writer lock, or nothing to do
+        if store.info().status in ("running", "interrupted"):
             store.finish({"error": f"{type(exc).__name__}: {exc}"}, status="failed")
     except StoreError:
         pass
@@ -326,6 +333,7 @@ def _execute(
     *,
     report: bool,
     mlflow: str | None,
+    wait: bool = False,
 ) -> int:
     from . import api
     from ._progress import make_observer
@@ -352,9 +360,18 @@ def _execute(
                 observer=observer,
                 run_meta={"cli": settings.to_meta()},
                 executor=executor,
+                wait=wait,
             )
-    except (ConfigError, ProgramSignatureError, StoreError, KeyboardInterrupt):
-        raise  # nothing ran, the store holds another run, or the run is merely interrupted
+    except KeyboardInterrupt:
+        # A second Ctrl-C (or one before the run's own handlers were in place).
+        typer.echo(
+            f"paretext: aborted; everything recorded is kept: continue with "
+            f"`paretext resume {run}`",
+            err=True,
+        )
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except (ConfigError, ProgramSignatureError, StoreError):
+        raise  # nothing ran, or the store holds another run, is locked, full or read-only
     except BaseException as exc:
         _mark_failed(run, exc)
         raise
@@ -442,6 +459,12 @@ class _RayCommand(typer.core.TyperCommand):
         return list(super().parse_args(ctx, args))
 
 
+WaitOpt = Annotated[
+    bool,
+    typer.Option(
+        "--wait", help="If another process is writing this run, wait for it instead of failing."
+    ),
+]
 ConcurrencyOpt = Annotated[
     int,
     typer.Option(
@@ -518,6 +541,7 @@ def optimize(
     json_lines: JsonOpt = False,
     report: ReportOpt = True,
     mlflow: MlflowOpt = None,
+    wait: WaitOpt = False,
 ) -> None:
     """Optimize a program's prompts; the run is stored so it can be resumed and reported."""
     mode = _mode(quiet, json_lines)
@@ -537,7 +561,9 @@ def optimize(
             val=val,
             ray=ray,
         )
-        code = _execute(settings, run or _default_run(source), mode, report=report, mlflow=mlflow)
+        code = _execute(
+            settings, run or _default_run(source), mode, report=report, mlflow=mlflow, wait=wait
+        )
     raise typer.Exit(code)
 
 
@@ -575,13 +601,14 @@ def resume(
     json_lines: JsonOpt = False,
     report: ReportOpt = True,
     mlflow: MlflowOpt = None,
+    wait: WaitOpt = False,
 ) -> None:
     """Continue a run started by `paretext optimize`, exactly where it stopped."""
     mode = _mode(quiet, json_lines)
     with exit_on_errors():
         from .store import SQLiteRunStore
 
-        store = SQLiteRunStore(run, create=False)
+        store = SQLiteRunStore(run, create=False, read_only=True)
         try:
             settings = RunSettings.from_meta(store.info().meta, str(run))
         finally:
@@ -593,6 +620,7 @@ def resume(
         if ray is not None:
             settings = replace(settings, ray=ray)
         code = _execute(settings, run, mode, report=report, mlflow=mlflow)
+        code = _execute(settings, run, mode, report=report, mlflow=mlflow, wait=wait)
     raise typer.Exit(code)
 
 

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from .._ids import ExampleId
 from .._types import Example, Rollout
 from ..engine import RolloutExecutor
+from ..engine._executor import failed_rollout
 from ..errors import ConfigError, ParetextError
 from ..lm._lazy import LazyImport
 from ..metric import Metric
@@ -191,15 +192,8 @@ class RayExecutor(RolloutExecutor):
                     f"the Ray worker running this rollout died {self.max_retries + 1} "
                     f"time(s) ({died})"
                 )
-                return Rollout(
-                    candidate_hash,
-                    example_id,
-                    None,
-                    (),
-                    0.0,
-                    f"The program failed on this example: {message}",
-                    error=message,
-                )
+                why = f"The program failed on this example: {message}"
+                return failed_rollout(candidate_hash, self.examples[example_id], why, message)
             except asyncio.CancelledError:
                 with contextlib.suppress(Exception):
                     ray.cancel(ref)
