@@ -91,7 +91,7 @@ def test_killed_workers_are_replaced_and_each_rollout_counted_and_recorded_once(
 
 
 @settings(
-    max_examples=4,
+    max_examples=3,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -10,10 +10,12 @@ Faults, from a rollout's point of view:
   worker, up to ``max_retries`` times; the engine sees one rollout, charged
   and recorded once.  A rollout that kills every worker it runs on becomes a
   failed rollout carrying that message, like any per-example failure.
-* the cluster itself goes away (this process loses its connection, or the
-  cluster stops answering): :class:`ClusterLost` stops the run.  Every
-  rollout already finished is in the run store; running again with the same
-  ``run=`` path resumes from there, on this cluster or another one.
+* the cluster itself goes away (a Ray Client connection drops, or the cluster
+  stops answering): :class:`ClusterLost` stops the run.  A process attached
+  to a cluster node (``"auto"``, ``"host:port"``, a local Ray) is ended by Ray
+  itself when that node goes away, as ``kill -9`` would.  Either way every
+  rollout already finished is in the run store, and running again with the
+  same ``run=`` path resumes from there, on this cluster or another one.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ T = TypeVar("T")
 _RAY = LazyImport("ray", "RayExecutor needs Ray: pip install 'paretext[ray]'")
 _TASK_RESOURCES = {"CPU": "num_cpus", "GPU": "num_gpus", "memory": "memory"}
 _CONNECT_ATTEMPTS = 3
+_UNLIMITED = 1024  # rollouts that reserve nothing: only the engine's concurrency limits them
 _OURS = frozenset({"name", "max_retries", "retry_exceptions", "runtime_env", "resources"})
 
 
@@ -240,7 +243,7 @@ class RayExecutor(RolloutExecutor):
             for name, need in self.resources_per_rollout.items()
             if need > 0
         ]
-        return max(1, min(fits)) if fits else 1024
+        return max(1, min(fits)) if fits else _UNLIMITED
 
     def _options(self, name: str) -> dict[str, Any]:
         options: dict[str, Any] = {
