@@ -122,7 +122,7 @@ def test_the_run_stops_when_its_cluster_goes_away_and_resumes_on_another(tmp_pat
         [*CLI, "resume", str(run), *QUIET, "--ray", "local"],
         capture_output=True, text=True, timeout=300,
     )
-    assert resumed.returncode == EXIT_OK, resumed.stderr
+    assert resumed.returncode == EXIT_OK, resumed.stderr + resumed.stdout
     finished = SQLiteRunStore(run, create=False)
     expected = SQLiteRunStore(reference, create=False)
     try:

@@ -24,7 +24,6 @@ import asyncio
 import concurrent.futures
 import contextlib
 import math
-import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -38,7 +37,7 @@ from ..lm._lazy import LazyImport
 from ..metric import Metric
 from ..program import Pipeline, Program
 from . import _worker
-from ._pickling import check_examples, check_picklable
+from ._pickling import check_picklable
 
 if TYPE_CHECKING:
     from ray import ObjectRef
@@ -51,6 +50,11 @@ _RAY = LazyImport("ray", "RayExecutor needs Ray: pip install 'paretext[ray]'")
 _TASK_RESOURCES = {"CPU": "num_cpus", "GPU": "num_gpus", "memory": "memory"}
 _CONNECT_ATTEMPTS = 3
 _UNLIMITED = 1024  # rollouts that reserve nothing: only the engine's concurrency limits them
+#: Blocking Ray calls run on threads that live as long as the process: Ray ends a driver whose
+#: ``ray.init`` thread exits (its object store connection goes with it), and a health probe
+#: that hangs on a dead cluster must not hold up the others.
+_RAY_THREAD = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="paretext-ray")
+_PROBE_THREAD = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="paretext-ray-probe")
 _OURS = frozenset({"name", "max_retries", "retry_exceptions", "runtime_env", "resources"})
 
 
@@ -155,17 +159,16 @@ class RayExecutor(RolloutExecutor):
         await asyncio.to_thread(check_picklable, "metric", metric)
         await super().start(program, metric, examples)
         ray = _RAY.get()
-        await asyncio.to_thread(self._connect)
+        await _on(_RAY_THREAD, self._connect)
         payload: _worker.Payload = (program, metric, dict(examples))
         try:
-            self._box = [await asyncio.to_thread(ray.put, payload)]
-        except Exception:
-            check_examples(examples)  # names the example that cannot travel
-            raise
+            self._box = [await _on(_RAY_THREAD, lambda: ray.put(payload))]
+        except Exception as exc:
+            raise ConfigError(f"the examples cannot be sent to Ray workers: {exc}") from exc
         self._rollout = ray.remote(_worker.rollout)
         slots = self.max_in_flight
         if slots is None:
-            slots = await asyncio.to_thread(self._capacity)
+            slots = await _on(_RAY_THREAD, self._capacity)
         self._slots = asyncio.Semaphore(slots)
         ready = ray.remote(_worker.ready).options(**self._options("paretext: load the program"))
         try:
@@ -208,7 +211,7 @@ class RayExecutor(RolloutExecutor):
         self._rollout = None
         if self._owns_connection:
             self._owns_connection = False
-            await asyncio.to_thread(_RAY.get().shutdown)
+            await _on(_RAY_THREAD, _RAY.get().shutdown)
 
     # -- helpers -----------------------------------------------------------------
     def _connect(self) -> None:
@@ -304,7 +307,8 @@ class RayExecutor(RolloutExecutor):
     async def _probe(self) -> None:
         ray = _RAY.get()
         try:
-            await asyncio.wait_for(_in_daemon_thread(ray.cluster_resources), self._health_check_s)
+            probe = _on(_PROBE_THREAD, ray.cluster_resources)
+            await asyncio.wait_for(probe, self._health_check_s)
         except (asyncio.TimeoutError, TimeoutError) as exc:
             raise self._lost(f"it did not answer within {self._health_check_s:g} s") from exc
         except Exception as exc:
@@ -330,15 +334,6 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _in_daemon_thread(fn: Callable[[], T]) -> asyncio.Future[T]:
-    """``fn()`` in a daemon thread: a call that hangs on a dead cluster never blocks exit."""
-    result: concurrent.futures.Future[T] = concurrent.futures.Future()
-
-    def target() -> None:
-        try:
-            result.set_result(fn())
-        except BaseException as exc:
-            result.set_exception(exc)
-
-    threading.Thread(target=target, name="paretext-ray-health", daemon=True).start()
-    return asyncio.wrap_future(result)
+def _on(thread: concurrent.futures.ThreadPoolExecutor, fn: Callable[[], T]) -> asyncio.Future[T]:
+    """``fn()`` on one of this module's long-lived threads, awaited without blocking the loop."""
+    return asyncio.get_running_loop().run_in_executor(thread, fn)

@@ -1,4 +1,4 @@
-"""Before anything is spent: can the program, metric and examples travel to Ray workers?
+"""Before anything is spent: can the program and the metric travel to Ray workers?
 
 Ray pickles them (cloudpickle: functions and classes of importable modules by
 name, others by value with what they reference).  Ray's own checker,
@@ -9,13 +9,10 @@ so the error names it instead of showing a pickling traceback mid-run.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Mapping
 
-from .._ids import ExampleId
-from .._types import Example
 from ..errors import ConfigError
 
-__all__ = ["check_examples", "check_picklable"]
+__all__ = ["check_picklable"]
 
 
 def check_picklable(what: str, obj: object) -> None:
@@ -35,21 +32,6 @@ def check_picklable(what: str, obj: object) -> None:
         "Create such objects inside the function that uses them (once per worker, e.g. "
         "behind functools.cache), or make them picklable"
     )
-
-
-def check_examples(examples: Mapping[ExampleId, Example]) -> None:
-    """Raise :class:`ConfigError` naming the first example that cannot be pickled."""
-    from ray import cloudpickle
-
-    dumps: Callable[[object], bytes] = cloudpickle.dumps
-    for example_id, example in examples.items():
-        try:
-            dumps(example.data)
-        except Exception as exc:
-            raise ConfigError(
-                f"example {example_id!r} cannot be sent to Ray workers: "
-                f"{type(exc).__name__}: {exc}"
-            ) from None
 
 
 def _name(obj: object) -> str:
