@@ -170,30 +170,31 @@ def main() -> None:
         f"{pipelined:.2f} ms per rollout when 16 are in flight (goal: < 5 ms)"
     )
     print(f"load average after: {os.getloadavg()[0]:.1f}")
-    model(rows, burn_ms=rows["in-process, 1 at a time"]["ms_per_rollout"], latency=latency,
-          driver=driver, n=n)
+    model(rows, latency=latency, driver=driver, n=n)
 
 
 def model(
-    rows: Mapping[str, Mapping[str, float]], *, burn_ms: float, latency: float, driver: float,
-    n: int,
+    rows: Mapping[str, Mapping[str, float]], *, latency: float, driver: float, n: int
 ) -> None:
-    """T(N) = n * max((c + o) / N, d): each worker pays the rollout's CPU ``c`` plus Ray's round
-    trip ``o``; the driver pays ``d`` of its own CPU per rollout, whatever N."""
+    """T(N) = n * max(w / N, d): ``w`` is what one rollout costs a worker (its CPU plus Ray's
+    round trip ``o``, measured on one worker), ``d`` the driver's own CPU per rollout, which
+    does not shrink with N."""
+    one = rows["Ray, 1 worker(s)"]["ms_per_rollout"]
     print(
-        f"\nModel: T(N) = rollouts x max((c + o) / N, d), c = {burn_ms:.1f} ms (the rollout), "
-        f"o = {latency:.2f} ms (Ray's round trip), d = {driver:.2f} ms (driver CPU)"
+        f"\nModel: T(N) = rollouts x max(w / N, d), w = {one:.1f} ms per rollout on one worker "
+        f"(of which o = {latency:.2f} ms is Ray's round trip), d = {driver:.2f} ms of driver CPU"
     )
     print("| workers | model s | measured s |")
     print("|---|---|---|")
     measured = {1: rows["Ray, 1 worker(s)"]["wall_s"], 2: rows["Ray, 2 worker(s)"]["wall_s"]}
-    for workers in (1, 2, 4, 8, 16, 32, 64):
-        predicted = n * max((burn_ms + latency) / workers, driver) / 1000
+    for workers in (1, 2, 4, 8, 16, 32, 64, 128):
+        predicted = n * max(one / workers, driver) / 1000
         seen = f"{measured[workers]:.2f}" if workers in measured else "-"
         print(f"| {workers} | {predicted:.2f} | {seen} |")
     print(
-        f"Speed-up stops growing near N = (c + o) / d = {(burn_ms + latency) / driver:.0f} "
-        "workers, where one driver is busy dispatching."
+        f"Speed-up stops growing near N = w / d = {one / driver:.0f} workers, where one driver "
+        "is busy dispatching; Ray's share of a rollout is o / w = "
+        f"{100 * latency / one:.0f}% here."
     )
 
 
