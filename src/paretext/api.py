@@ -44,7 +44,9 @@ from .program import Pipeline, Program, as_program
 from .propose import MutationProposer
 from .store import RunStore, open_store
 
-__all__ = ["aoptimize", "asearch", "build_spec", "optimize", "run_fingerprint", "search"]
+__all__ = [
+    "aoptimize", "asearch", "build_spec", "optimize", "run_fingerprint", "search", "sync_twin"
+]
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -343,7 +345,7 @@ async def asearch(
     )
 
 
-def _sync_twin(fn: Callable[P, Coroutine[Any, Any, T]], name: str) -> Callable[P, T]:
+def sync_twin(fn: Callable[P, Coroutine[Any, Any, T]], name: str) -> Callable[P, T]:
     """The sync twin of ``fn``: the same typed signature, run to completion on its own loop."""
 
     @functools.wraps(fn)
@@ -406,5 +408,5 @@ class _DaemonExecutor(concurrent.futures.ThreadPoolExecutor):
         """Nothing to wait for: the threads are daemons."""
 
 
-optimize = _sync_twin(aoptimize, "optimize")
-search = _sync_twin(asearch, "search")
+optimize = sync_twin(aoptimize, "optimize")
+search = sync_twin(asearch, "search")

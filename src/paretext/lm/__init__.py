@@ -12,6 +12,7 @@ from __future__ import annotations
 from ._base import LM, ChatRequest, LMResponse, Message, Usage
 from ._cache import CachedLM, ResponseStore
 from ._compose import compose_lm
+from ._errors import error_for_status
 from ._limits import LimitedLM, Limiter, LimiterPool, shared_limiters
 from ._litellm import LiteLLMLM
 from ._local import LocalLM, LocalStats
@@ -64,6 +65,7 @@ __all__ = [
     "cache_dir",
     "compose_lm",
     "cost_usd",
+    "error_for_status",
     "get_price",
     "install_model",
     "list_models",
