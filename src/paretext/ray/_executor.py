@@ -31,13 +31,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from .._ids import ExampleId
 from .._types import Example, Rollout
 from ..engine import RolloutExecutor
-from ..engine._executor import failed_rollout
 from ..errors import ConfigError, ParetextError
-from ..lm._lazy import LazyImport
 from ..metric import Metric
 from ..program import Pipeline, Program
-from . import _worker
 from ._pickling import check_picklable
+from ._worker import Payload, ready, rollout
 
 if TYPE_CHECKING:
     from ray import ObjectRef
@@ -46,7 +44,6 @@ __all__ = ["ClusterLost", "RayExecutor", "RayExecutorError"]
 
 T = TypeVar("T")
 
-_RAY = LazyImport("ray", "RayExecutor needs Ray: pip install 'paretext[ray]'")
 _TASK_RESOURCES = {"CPU": "num_cpus", "GPU": "num_gpus", "memory": "memory"}
 _CONNECT_ATTEMPTS = 3
 _UNLIMITED = 1024  # rollouts that reserve nothing: only the engine's concurrency limits them
@@ -56,6 +53,15 @@ _UNLIMITED = 1024  # rollouts that reserve nothing: only the engine's concurrenc
 _RAY_THREAD = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="paretext-ray")
 _PROBE_THREAD = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="paretext-ray-probe")
 _OURS = frozenset({"name", "max_retries", "retry_exceptions", "runtime_env", "resources"})
+
+
+def _ray() -> Any:
+    """Ray, imported on first use; a missing extra is named where the user asked for Ray."""
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError("RayExecutor needs Ray: pip install 'paretext[ray]'") from None
+    return ray
 
 
 class RayExecutorError(ParetextError):
@@ -106,7 +112,7 @@ class RayExecutor(RolloutExecutor):
         init_options: Mapping[str, Any] | None = None,
         health_check_s: float = 30.0,
     ) -> None:
-        _RAY.get()  # a missing extra is reported here, where the user asked for Ray
+        _ray()
         resources = dict({"CPU": 1.0} if resources_per_rollout is None else resources_per_rollout)
         for name, amount in resources.items():
             if not isinstance(amount, int | float) or isinstance(amount, bool) or amount < 0:
@@ -136,7 +142,7 @@ class RayExecutor(RolloutExecutor):
         self._init_options = dict(init_options or {})
         self._health_check_s = health_check_s
         self._owns_connection = False
-        self._box: list[ObjectRef[_worker.Payload]] | None = None
+        self._box: list[ObjectRef[Payload]] | None = None
         self._rollout: Any = None
         self._slots: asyncio.Semaphore | None = None
         self._healthy_at = 0.0
@@ -158,21 +164,21 @@ class RayExecutor(RolloutExecutor):
         await asyncio.to_thread(check_picklable, "program", program)
         await asyncio.to_thread(check_picklable, "metric", metric)
         await super().start(program, metric, examples)
-        ray = _RAY.get()
+        ray = _ray()
         await _on(_RAY_THREAD, self._connect)
-        payload: _worker.Payload = (program, metric, dict(examples))
+        payload: Payload = (program, metric, dict(examples))
         try:
             self._box = [await _on(_RAY_THREAD, lambda: ray.put(payload))]
         except Exception as exc:
             raise ConfigError(f"the examples cannot be sent to Ray workers: {exc}") from exc
-        self._rollout = ray.remote(_worker.rollout)
+        self._rollout = ray.remote(rollout)
         slots = self.max_in_flight
         if slots is None:
             slots = await _on(_RAY_THREAD, self._capacity)
         self._slots = asyncio.Semaphore(slots)
-        ready = ray.remote(_worker.ready).options(**self._options("paretext: load the program"))
+        load = ray.remote(ready).options(**self._options("paretext: load the program"))
         try:
-            await self._result(ready.remote(self._box))
+            await self._result(load.remote(self._box))
         except RayExecutorError as exc:
             raise ConfigError(
                 f"a Ray worker cannot load the program: {exc}. Workers import the program's "
@@ -185,7 +191,7 @@ class RayExecutor(RolloutExecutor):
     ) -> Rollout:
         if self._rollout is None or self._slots is None:
             raise RuntimeError("RayExecutor.run() before start()")
-        ray = _RAY.get()
+        ray = _ray()
         async with self._slots:
             task = self._rollout.options(
                 **self._options(f"rollout {example_id} of {candidate_hash[:10]}")
@@ -199,7 +205,7 @@ class RayExecutor(RolloutExecutor):
                     f"time(s) ({died})"
                 )
                 why = f"The program failed on this example: {message}"
-                return failed_rollout(candidate_hash, self.examples[example_id], why, message)
+                return Rollout(candidate_hash, example_id, None, (), 0.0, why, error=message)
             except asyncio.CancelledError:
                 with contextlib.suppress(Exception):
                     ray.cancel(ref)
@@ -211,11 +217,11 @@ class RayExecutor(RolloutExecutor):
         self._rollout = None
         if self._owns_connection:
             self._owns_connection = False
-            await _on(_RAY_THREAD, _RAY.get().shutdown)
+            await _on(_RAY_THREAD, _ray().shutdown)
 
     # -- helpers -----------------------------------------------------------------
     def _connect(self) -> None:
-        ray = _RAY.get()
+        ray = _ray()
         if ray.is_initialized():
             if self.address is not None:
                 raise ConfigError(
@@ -240,7 +246,7 @@ class RayExecutor(RolloutExecutor):
 
     def _capacity(self) -> int:
         """How many rollouts the cluster can run at once now (at least one)."""
-        total = _RAY.get().cluster_resources()
+        total = _ray().cluster_resources()
         fits = [
             math.floor(total.get(name, 0.0) / need + 1e-9)
             for name, need in self.resources_per_rollout.items()
@@ -270,7 +276,7 @@ class RayExecutor(RolloutExecutor):
 
     async def _result(self, ref: ObjectRef[T]) -> T:
         """Wait for ``ref``, checking the cluster while it takes long; map Ray's failures."""
-        exceptions = _RAY.get().exceptions
+        exceptions = _ray().exceptions
         future = asyncio.wrap_future(ref.future())
         try:
             while True:
@@ -305,7 +311,7 @@ class RayExecutor(RolloutExecutor):
         await asyncio.shield(self._health_check)
 
     async def _probe(self) -> None:
-        ray = _RAY.get()
+        ray = _ray()
         try:
             probe = _on(_PROBE_THREAD, ray.cluster_resources)
             await asyncio.wait_for(probe, self._health_check_s)
