@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+import typer.core
 from rich.console import Console
 
 from . import __version__
@@ -199,6 +200,7 @@ class RunSettings:
     seed: int = 0
     train: int | None = None
     val: int | None = None
+    ray: str | None = None  # a Ray address for the rollouts; "" is Ray's default
 
     def to_meta(self) -> dict[str, Any]:
         return {"format": 1, **asdict(self)}
@@ -337,6 +339,11 @@ def _execute(
     from . import api
     from ._progress import make_observer
 
+    executor = None
+    if settings.ray is not None:
+        from .ray import RayExecutor
+
+        executor = RayExecutor(settings.ray or None)
     loaded = _load_file(settings) if settings.kind == "file" else _load_task(settings)
     err = Console(stderr=True)
     try:
@@ -353,6 +360,7 @@ def _execute(
                 engine=EngineConfig(seed=settings.seed, concurrency=settings.concurrency),
                 observer=observer,
                 run_meta={"cli": settings.to_meta()},
+                executor=executor,
                 wait=wait,
             )
     except KeyboardInterrupt:
@@ -424,6 +432,34 @@ MlflowOpt = Annotated[
         "(MLFLOW_TRACKING_URI picks the server).",
     ),
 ]
+RayOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ray",
+        metavar="[ADDRESS]",
+        help="Run the rollouts on a Ray cluster: auto, ray://HOST:PORT or HOST:PORT; alone, "
+        "Ray's default (RAY_ADDRESS, else a new local Ray). Needs paretext[ray].",
+    ),
+]
+
+
+def _looks_like_address(arg: str) -> bool:
+    return arg in ("auto", "local") or ":" in arg
+
+
+class _RayCommand(typer.core.TyperCommand):
+    """Lets ``--ray`` stand alone (Ray's default address) as well as take ``ADDRESS``."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        bare = [
+            i
+            for i, arg in enumerate(args)
+            if arg == "--ray" and (i + 1 == len(args) or not _looks_like_address(args[i + 1]))
+        ]
+        args = ["--ray=" if i in bare else arg for i, arg in enumerate(args)]
+        return list(super().parse_args(ctx, args))
+
+
 WaitOpt = Annotated[
     bool,
     typer.Option(
@@ -441,7 +477,7 @@ ConcurrencyOpt = Annotated[
 ]
 
 
-@app.command(epilog=_EPILOG)
+@app.command(epilog=_EPILOG, cls=_RayCommand)
 def optimize(
     source: Annotated[
         str,
@@ -501,6 +537,7 @@ def optimize(
     val: Annotated[
         int | None, typer.Option("--val", min=1, help="Validation examples (built-in tasks).")
     ] = None,
+    ray: RayOpt = None,
     quiet: QuietOpt = False,
     json_lines: JsonOpt = False,
     report: ReportOpt = True,
@@ -523,6 +560,7 @@ def optimize(
             seed=seed,
             train=train,
             val=val,
+            ray=ray,
         )
         code = _execute(
             settings, run or _default_run(source), mode, report=report, mlflow=mlflow, wait=wait
@@ -530,7 +568,7 @@ def optimize(
     raise typer.Exit(code)
 
 
-@app.command(epilog=_EPILOG)
+@app.command(epilog=_EPILOG, cls=_RayCommand)
 def resume(
     run: RunArg,
     budget: Annotated[
@@ -549,6 +587,15 @@ def resume(
             "-j",
             min=1,
             help="Override the stored concurrency (never changes results).",
+        ),
+    ] = None,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            metavar="[ADDRESS]",
+            help="Run the rest on this Ray cluster instead of the stored one (e.g. after the "
+            "first went away).",
         ),
     ] = None,
     quiet: QuietOpt = False,
@@ -571,6 +618,9 @@ def resume(
             settings = replace(settings, budget=budget)
         if concurrency is not None:
             settings = replace(settings, concurrency=concurrency)
+        if ray is not None:
+            settings = replace(settings, ray=ray)
+        code = _execute(settings, run, mode, report=report, mlflow=mlflow)
         code = _execute(settings, run, mode, report=report, mlflow=mlflow, wait=wait)
     raise typer.Exit(code)
 
