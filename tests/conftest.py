@@ -2,18 +2,36 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Mapping
+import subprocess
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 import paretext as pt
+from paretext.tasks import _isolation
 from paretext.testing import RuleWorld
 
 
 @pytest.fixture
 def world() -> RuleWorld:
     return RuleWorld(n=30, categories=6)
+
+
+@pytest.fixture
+def without_bwrap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A ``PATH`` holding only the sandbox's helper tools: no bubblewrap, no weak mode chosen."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("prlimit", "sh", "taskset"):
+        found = subprocess.run(["which", tool], capture_output=True, text=True, check=True)
+        (bin_dir / tool).symlink_to(found.stdout.strip())
+    monkeypatch.setenv("PATH", str(bin_dir))
+    monkeypatch.delenv("PARETEXT_SANDBOX", raising=False)
+    _isolation._bwrap_problem.cache_clear()
+    yield
+    _isolation._bwrap_problem.cache_clear()
 
 
 @pytest.fixture

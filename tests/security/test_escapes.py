@@ -432,20 +432,6 @@ def test_compiled_c_is_contained_too(tmp_path: Path, secret_file: Path) -> None:
 # -- 8. no isolation, no run ------------------------------------------------------------------
 
 
-@pytest.fixture
-def without_bwrap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    for tool in ("prlimit", "sh"):
-        found = subprocess.run(["which", tool], capture_output=True, text=True, check=True)
-        (bin_dir / tool).symlink_to(found.stdout.strip())
-    monkeypatch.setenv("PATH", str(bin_dir))
-    monkeypatch.delenv("PARETEXT_SANDBOX", raising=False)
-    _isolation._bwrap_problem.cache_clear()
-    yield
-    _isolation._bwrap_problem.cache_clear()
-
-
 @pytest.mark.usefixtures("without_bwrap")
 def test_without_bubblewrap_untrusted_code_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(SandboxUnavailable, match="PARETEXT_SANDBOX=weak"):

@@ -168,3 +168,14 @@ def test_nvcc_compiles_in_the_sandbox() -> None:
     with Sandbox(files={"k.cu": source}) as box:
         built = box.run(["nvcc", "-O2", "k.cu", "-o", "k"], limits=limits)
     assert built.ok, built.stderr
+
+
+def test_a_command_can_be_pinned_to_one_cpu() -> None:
+    from paretext.tasks import run_sandboxed
+
+    cpu = sorted(os.sched_getaffinity(0))[-1]
+    result = run_sandboxed(["grep", "Cpus_allowed_list", "/proc/self/status"], pin_cpu=cpu)
+    assert result.ok, result.stderr
+    assert result.stdout.split()[-1] == str(cpu)
+    free = run_sandboxed(["grep", "Cpus_allowed_list", "/proc/self/status"])
+    assert free.stdout.split()[-1] != str(cpu) or len(os.sched_getaffinity(0)) == 1

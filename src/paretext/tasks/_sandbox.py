@@ -5,10 +5,11 @@ each run gets new user, PID, IPC, UTS and network namespaces, an empty
 environment but for what the caller passes, read-only system paths, a private
 writable ``/work`` (and ``/tmp``), a ``/proc`` that shows only its own
 processes, no network unless asked, rlimits (CPU, address space, file size,
-open files, no core dumps), a pids cgroup where one can be created, and a
-wall-clock limit after which the whole PID namespace is killed, ``setsid``
-children included.  Python also gets an audit hook as a second layer that
-refuses and reports what generated code should not do (``_pyboot.py``).
+open files, no core dumps), a pids cgroup where one can be created, optionally
+one CPU (``taskset``, for steadier timings), and a wall-clock limit after which
+the whole PID namespace is killed, ``setsid`` children included.  Python also
+gets an audit hook as a second layer that refuses and reports what generated
+code should not do (``_pyboot.py``).
 
 Where bubblewrap is missing or user namespaces are refused, nothing runs:
 :class:`SandboxUnavailable` says so, unless the weaker containment (fresh
@@ -25,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import os
 import select
+import shutil
 import signal
 import stat
 import subprocess
@@ -207,15 +209,18 @@ class Sandbox:
         env: Mapping[str, str] | None = None,
         stdin: str | bytes | None = None,
         collect: Sequence[str] = (),
+        pin_cpu: int | None = None,
     ) -> SandboxResult:
         """Run ``argv`` (looked up on the sandbox's ``PATH``; ``./prog`` for a built binary).
 
         ``env`` is added to a minimal environment; nothing of this process's is passed.
+        ``pin_cpu`` confines the command to that one CPU (steadier timings).
         Never raises for anything the command does.
         """
         if not argv:
             raise ValueError("argv must name a command")
-        return self._spawn(list(argv), limits or SandboxLimits(), env or {}, stdin, collect, ())
+        limits = limits or SandboxLimits()
+        return self._spawn(list(argv), limits, env or {}, stdin, collect, (), pin_cpu)
 
     def run_python(
         self,
@@ -249,6 +254,7 @@ class Sandbox:
         stdin: str | bytes | None,
         collect: Sequence[str],
         ro_paths: Sequence[str],
+        pin_cpu: int | None = None,
     ) -> SandboxResult:
         base = self._base
         audit = base / "audit" / "refusals.log"
@@ -263,6 +269,8 @@ class Sandbox:
         cgroup = PidsCgroup.create(limits.processes)
         if cgroup is not None:
             prefix = [*cgroup.join_argv(), *prefix]
+        if pin_cpu is not None:
+            prefix += [shutil.which("taskset") or "taskset", "-c", str(int(pin_cpu))]
         if self.isolation == "namespaces":
             env = {**_minimal_env(WORK_DIR, "/tmp"), **extra_env}
             box = bwrap_argv(
@@ -362,6 +370,7 @@ def run_sandboxed(
     gpu: bool = False,
     ro_paths: Sequence[str] = (),
     isolation: Isolation | None = None,
+    pin_cpu: int | None = None,
 ) -> SandboxResult:
     """Run one command in a fresh sandbox holding ``files``; report how it ended.
 
@@ -371,7 +380,7 @@ def run_sandboxed(
     then run) use :class:`Sandbox`.
     """
     with Sandbox(files, isolation=isolation, network=network, gpu=gpu, ro_paths=ro_paths) as box:
-        return box.run(argv, limits=limits, env=env, stdin=stdin, collect=collect)
+        return box.run(argv, limits=limits, env=env, stdin=stdin, collect=collect, pin_cpu=pin_cpu)
 
 
 def run_python(

@@ -8,7 +8,8 @@ import shutil
 import pytest
 
 from paretext._sections import render_sections
-from paretext.tasks._command import isolation_available
+from paretext.tasks import SandboxUnavailable
+from paretext.tasks._isolation import _bwrap_problem
 from paretext.tasks.kernels import KERNELS, get_kernel, kernel_feedback, kernel_score, run_c_kernel
 
 pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc is not installed")
@@ -114,7 +115,7 @@ def test_an_endless_loop_hits_the_limit() -> None:
     assert "CPU time" in run.problem or "wall-clock" in run.problem
 
 
-@pytest.mark.skipif(not isolation_available(), reason="bubblewrap cannot run here")
+@pytest.mark.skipif(_bwrap_problem() is not None, reason="bubblewrap cannot run here")
 @pytest.mark.parametrize(
     "body, absent",
     [
@@ -136,7 +137,7 @@ float dot(const float *x, const float *y, int n) {{
     assert not os.path.exists(absent)
 
 
-@pytest.mark.skipif(not isolation_available(), reason="bubblewrap cannot run here")
+@pytest.mark.skipif(_bwrap_problem() is not None, reason="bubblewrap cannot run here")
 def test_a_kernel_cannot_read_the_callers_secrets(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("OPENAI_API_KEY", "sk-secret-value")
     code = """#include <stdlib.h>
@@ -154,3 +155,15 @@ def test_feedback_sections_fit_a_budget() -> None:
     text = render_sections(fb.sections, 600)
     assert len(text) < 800
     assert "omitted" in text
+
+
+@pytest.mark.usefixtures("without_bwrap")
+def test_without_bubblewrap_a_kernel_runs_only_in_the_weak_mode_by_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    spec = get_kernel("dot")
+    with pytest.raises(SandboxUnavailable, match="PARETEXT_SANDBOX=weak"):
+        run_c_kernel(spec.reference, spec, reps=3)
+    monkeypatch.setenv("PARETEXT_SANDBOX", "weak")
+    run = run_c_kernel(spec.reference, spec, reps=3)
+    assert run.status == "ok" and not run.isolated

@@ -18,10 +18,17 @@ from pathlib import Path
 from typing import Any
 
 from ..._types import Feedback
-from .._command import pinned_cpu, run_command, workspace
-from .._sandbox import SandboxLimits
+from .._sandbox import Sandbox, SandboxLimits
 from ._driver import driver_source, reference_source
-from ._evaluate import C_FLAGS, RUN_LIMITS, KernelRun, kernel_feedback, parse_run
+from ._evaluate import (
+    C_FLAGS,
+    RUN_LIMITS,
+    KernelRun,
+    command_diagnostics,
+    kernel_feedback,
+    parse_run,
+    pinned_cpu,
+)
 from ._specs import KernelSpec, get_kernel
 
 __all__ = [
@@ -197,6 +204,12 @@ def nvcc_path() -> str | None:
     return shutil.which("nvcc")
 
 
+def _toolkit_paths(nvcc: str) -> tuple[str, ...]:
+    """The CUDA toolkit's root, bound read-only when it lies outside ``/usr``."""
+    root = Path(nvcc).resolve().parent.parent
+    return () if str(root).startswith("/usr/") else (str(root),)
+
+
 @functools.cache
 def gpu_available() -> bool:
     """Whether ``nvidia-smi`` lists a GPU on this machine."""
@@ -209,10 +222,6 @@ def gpu_available() -> bool:
     except (OSError, subprocess.TimeoutExpired):
         return False
     return listed.returncode == 0 and "GPU" in listed.stdout
-
-
-def _devices() -> list[str]:
-    return [str(p) for p in sorted(Path("/dev").glob("nvidia*")) if p.exists()]
 
 
 def run_cuda_kernel(code: str, spec: KernelSpec, *, reps: int = 11) -> KernelRun:
@@ -229,29 +238,27 @@ def run_cuda_kernel(code: str, spec: KernelSpec, *, reps: int = 11) -> KernelRun
         "ref.c": reference_source(spec),
         "driver.c": driver_source(spec, reps=reps),
     }
-    with workspace(files) as ws:
-        compiled = run_command(
+    with Sandbox(files, gpu=True, ro_paths=_toolkit_paths(nvcc)) as box:
+        compiled = box.run(
             [nvcc, *NVCC_FLAGS, "-include", "kernel_cuda.h", "-c", "kernel.cu", "-o", "kernel.o"],
-            ws, limits=NVCC_LIMITS,
+            limits=NVCC_LIMITS,
         )
+        isolated = box.isolation == "namespaces"
         if not compiled.ok:
-            text = (compiled.stderr + compiled.stdout).strip()
-            if compiled.status != "error":
-                text = f"{text}\n{compiled.describe()}".strip()
-            return KernelRun(spec.name, "compile_error", 0, total, compiler=text,
-                             isolated=compiled.isolated)
+            return KernelRun(spec.name, "compile_error", 0, total,
+                             compiler=command_diagnostics(compiled), isolated=isolated)
         warnings = compiled.stderr.strip()
-        symbols = run_command(["nm", "--defined-only", "kernel.o"], ws, limits=NVCC_LIMITS)
+        symbols = box.run(["nm", "--defined-only", "kernel.o"], limits=NVCC_LIMITS)
         wanted = f"{spec.name}_gpu"
         if not any(line.split()[-1:] == [wanted] for line in symbols.stdout.splitlines()):
             return KernelRun(
-                spec.name, "link_error", 0, total, compiler=warnings, isolated=compiled.isolated,
+                spec.name, "link_error", 0, total, compiler=warnings, isolated=isolated,
                 link=f"kernel.o does not define `{wanted}` with C linkage: keep the signature "
                 f"exactly ({cuda_prototype(spec)}).",
             )
         if not gpu_available():
             return KernelRun(
-                spec.name, "no_gpu", 0, total, compiler=warnings, isolated=compiled.isolated,
+                spec.name, "no_gpu", 0, total, compiler=warnings, isolated=isolated,
                 notes=("nvcc compiled it; it was not run: no CUDA GPU on this machine "
                        "(nvidia-smi lists none), so correctness and speed are unknown.",),
             )
@@ -262,13 +269,13 @@ def run_cuda_kernel(code: str, spec: KernelSpec, *, reps: int = 11) -> KernelRun
             [nvcc, "driver.o", "ref.o", "adapter.o", "kernel.o", "-o", "bench", "-lm"],
         ]
         for argv in steps:
-            linked = run_command(argv, ws, limits=NVCC_LIMITS)
+            linked = box.run(argv, limits=NVCC_LIMITS)
             if not linked.ok:
                 return KernelRun(spec.name, "link_error", 0, total, compiler=warnings,
                                  link=(linked.stderr + linked.stdout).strip(),
-                                 isolated=linked.isolated)
+                                 isolated=isolated)
         cpu = pinned_cpu()
-        ran = run_command(["./bench"], ws, limits=RUN_LIMITS, pin_cpu=cpu, devices=_devices())
+        ran = box.run(["./bench"], limits=RUN_LIMITS, pin_cpu=cpu)
     return parse_run(spec, ran, total=total, compiler=warnings, cpu=cpu)
 
 

@@ -1,8 +1,9 @@
 """Compile a C kernel with gcc in the sandbox, check it against its reference, time it.
 
-Three contained commands share one work directory: compile the candidate alone
-(its diagnostics are the compiler feedback), link it with the reference and the
-generated driver, run the driver (pinned to one CPU where possible).  The result
+Three commands share one :class:`~paretext.tasks.Sandbox` (so a machine without
+bubblewrap refuses the code unless ``PARETEXT_SANDBOX=weak`` is chosen): compile the
+candidate alone (its diagnostics are the compiler feedback), link it with the
+reference and the generated driver, run the driver pinned to one CPU.  The result
 is a :class:`KernelRun` (the facts) and, through :func:`kernel_feedback`, a
 :class:`~paretext.Feedback` whose sections reflection reads: compiler output,
 the first mismatching values, the crash or limit, and the speed-up with its noise.
@@ -12,13 +13,13 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..._types import Feedback
-from .._command import CommandResult, Workspace, pinned_cpu, run_command, workspace
-from .._sandbox import SandboxLimits
+from .._sandbox import Sandbox, SandboxLimits, SandboxResult
 from .._text import clip
 from ._driver import driver_source, reference_source
 from ._specs import KernelSpec
@@ -102,12 +103,13 @@ def kernel_score(run: KernelRun) -> float:
     return min(1.0, max(0.3, 0.5 + math.log2(max(run.speedup, 1e-9)) / 8))
 
 
-def _compile_c(ws: Workspace, spec: KernelSpec, flags: Sequence[str]) -> CommandResult:
-    return run_command(
-        ["gcc", *flags, "-Wall", "-include", "kernel.h", "-c", "kernel.c", "-o", "kernel.o"],
-        ws,
-        limits=COMPILE_LIMITS,
-    )
+def pinned_cpu() -> int | None:
+    """The CPU timed runs are pinned to: the last one this process may use."""
+    getaffinity = getattr(os, "sched_getaffinity", None)
+    if getaffinity is None:  # pragma: no cover - not Linux
+        return None
+    cpus = sorted(getaffinity(0))
+    return cpus[-1] if cpus else None
 
 
 def run_c_kernel(
@@ -126,26 +128,29 @@ def run_c_kernel(
         "driver.c": driver_source(spec, reps=reps),
     }
     total = len(spec.cases) + 1
-    with workspace(files) as ws:
-        compiled = _compile_c(ws, spec, flags)
+    with Sandbox(files) as box:
+        compiled = box.run(
+            ["gcc", *flags, "-Wall", "-include", "kernel.h", "-c", "kernel.c", "-o", "kernel.o"],
+            limits=COMPILE_LIMITS,
+        )
+        isolated = box.isolation == "namespaces"
         if not compiled.ok:
             return KernelRun(spec.name, "compile_error", 0, total,
-                             compiler=_diagnostics(compiled), isolated=compiled.isolated)
-        linked = run_command(
+                             compiler=command_diagnostics(compiled), isolated=isolated)
+        linked = box.run(
             ["gcc", *flags, "driver.c", "ref.c", "kernel.o", "-o", "bench", "-lm"],
-            ws,
             limits=COMPILE_LIMITS,
         )
         warnings = compiled.stderr.strip()
         if not linked.ok:
             return KernelRun(spec.name, "link_error", 0, total, compiler=warnings,
-                             link=_diagnostics(linked), isolated=linked.isolated)
+                             link=command_diagnostics(linked), isolated=isolated)
         cpu = pinned_cpu()
-        ran = run_command(["./bench"], ws, limits=limits, pin_cpu=cpu)
+        ran = box.run(["./bench"], limits=limits, pin_cpu=cpu)
     return parse_run(spec, ran, total=total, compiler=warnings, cpu=cpu)
 
 
-def _diagnostics(result: CommandResult) -> str:
+def command_diagnostics(result: SandboxResult) -> str:
     text = (result.stderr + result.stdout).strip()
     if result.status != "error":
         text = f"{text}\n{result.describe()}".strip()
@@ -153,7 +158,7 @@ def _diagnostics(result: CommandResult) -> str:
 
 
 def parse_run(
-    spec: KernelSpec, ran: CommandResult, *, total: int, compiler: str = "", cpu: int | None = None
+    spec: KernelSpec, ran: SandboxResult, *, total: int, compiler: str = "", cpu: int | None = None
 ) -> KernelRun:
     """Read the driver's JSON lines into a :class:`KernelRun`."""
     events = _events(ran.stdout)
@@ -189,8 +194,8 @@ def parse_run(
             timing = ev
     finished = any(ev.get("event") == "done" for ev in events)
     reached = len(sizes)
-    base: dict[str, Any] = {"compiler": compiler, "cpu": cpu, "isolated": ran.isolated,
-                            "mismatches": tuple(mismatches)}
+    base: dict[str, Any] = {"compiler": compiler, "cpu": cpu, "mismatches": tuple(mismatches),
+                            "isolated": ran.isolation == "namespaces"}
     if not finished:
         last = sizes.get(reached - 1, {})
         status: RunStatus = "timeout" if ran.status in ("timeout", "cpu_limit") else "crashed"
