@@ -12,6 +12,7 @@ which is what a resumed run is costing now.
 
 from __future__ import annotations
 
+import difflib
 import json
 import sys
 from dataclasses import asdict, dataclass
@@ -40,7 +41,14 @@ if TYPE_CHECKING:
     from ._types import Proposal, Result
     from .engine import RunSnapshot
 
-__all__ = ["JsonLinesProgress", "Mode", "RichProgress", "Snapshot", "make_observer"]
+__all__ = [
+    "JsonLinesProgress",
+    "Mode",
+    "RichProgress",
+    "Snapshot",
+    "make_observer",
+    "terminal_progress",
+]
 
 Mode = Literal["rich", "json", "quiet"]
 _NO_PRICE = "cost unknown"
@@ -170,6 +178,7 @@ class RichProgress(_Counting):
     def on_finish(self, result: Result) -> None:
         self.close()
         self.out.print(summary_table(result, self.last))
+        self.out.print(best_prompt(result))
 
     def close(self, *, failed: bool = False) -> None:
         if self._display is not None:
@@ -242,6 +251,39 @@ def summary_table(result: Result, last: Snapshot | None) -> Table:
     return table
 
 
+def best_prompt(result: Result) -> RenderableType:
+    """The best candidate's texts, each with its diff against the seed, and its scores."""
+    best, seed = result.best, result.candidates[0]
+    better = sum(v > seed.val_scores.get(e, 0.0) for e, v in best.val_scores.items())
+    worse = sum(v < seed.val_scores.get(e, 0.0) for e, v in best.val_scores.items())
+    title = Text.assemble(
+        ("best prompt ", "bold"),
+        (best.id, "bold green"),
+        f": validation {best.score:.3f} (seed {seed.score:.3f}); better than the seed on "
+        f"{better}, worse on {worse} of {len(best.val_scores)} examples",
+    )
+    parts: list[RenderableType] = [title]
+    for name, text in best.components.items():
+        old = seed.components.get(name)
+        if old == text:
+            parts.append(Text(f"[{name}] unchanged from the seed", style="dim"))
+            continue
+        parts.append(Text(f"[{name}]", style="bold"))
+        parts.append(Text(text))
+        parts.append(Text(f"diff against the seed ({name}):", style="dim"))
+        parts.append(_diff(old or "", text))
+    return Group(*parts)
+
+
+def _diff(old: str, new: str) -> Text:
+    out = Text()
+    lines = difflib.unified_diff(old.splitlines(), new.splitlines(), "seed", "best", lineterm="")
+    for line in list(lines)[2:]:
+        style = "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
+        out.append(line + "\n", style=style)
+    return out
+
+
 class JsonLinesProgress(_Counting):
     """One JSON object per line: ``start``, one ``commit`` per commit, then ``finish``."""
 
@@ -267,6 +309,8 @@ class JsonLinesProgress(_Counting):
                 "event": "finish",
                 "best": result.best.id,
                 "best_score": result.best.score,
+                "components": dict(result.best.components),
+                "seed_score": result.candidates[0].score,
                 "frontier": [c.id for c in result.frontier],
                 "rollouts": result.rollouts_used,
                 "rollouts_limit": result.rollouts_limit,
@@ -290,3 +334,9 @@ def make_observer(
     if mode == "json":
         return JsonLinesProgress(stream=stream)
     return Quiet()
+
+
+def terminal_progress(console: Console | None = None) -> _Counting | None:
+    """The live bar for ``optimize(progress=True)``: ``None`` when stderr is not a terminal."""
+    console = console or Console(stderr=True)
+    return RichProgress(console=console) if console.is_terminal else None

@@ -30,17 +30,21 @@ from ._types import Example, Result
 from .engine import (
     Engine,
     EngineObserver,
+    ObserverGroup,
     RolloutExecutor,
     RunSpec,
     candidate_selector,
     component_selector,
 )
 from .errors import ConfigError
-from .lm import LM, UsageTracker, compose_lm, resolve_lm
+from ._identity import code_identity
+from ._progress import terminal_progress
+from ._resume import OnChange, open_run_store
+from .lm import LM, UsageTracker, check_usd_cap, close_loop_clients, compose_lm, resolve_lm
 from .metric import Metric, as_metric
 from .program import Pipeline, Program, as_program
 from .propose import MutationProposer
-from .store import RunStore, open_store
+from .store import RunStore
 
 __all__ = ["aoptimize", "asearch", "build_spec", "optimize", "run_fingerprint", "search"]
 
@@ -170,10 +174,14 @@ def build_spec(
     run_meta: Mapping[str, Any] | None = None,
     proposer: MutationProposer | None = None,
     executor: RolloutExecutor | None = None,
+    on_change: OnChange = "refuse",
+    branch: str | Path | None = None,
+    retry_failures: bool = False,
 ) -> RunSpec:
     """The one RunSpec builder: validate and resolve every input.
 
-    Spends nothing; touches disk only to open ``run``.
+    Spends nothing; touches disk only to open ``run`` (see :mod:`paretext._resume`
+    for ``on_change``, ``branch`` and ``retry_failures``).
     """
     engine = engine or EngineConfig()
     reflection = reflection or ReflectionConfig()
@@ -186,23 +194,29 @@ def build_spec(
     train, val = _splits(trainset, valset)
     resolved_budget = _budget(budget, len(val), len(components), reflection)
     reflection_model = _resolve_lm(reflection_lm, "reflection")
+    check_usd_cap(resolved_budget.usd, [reflection_model, *_program_lms(prog)])
 
-    store = open_store(run)
+    fingerprint = run_fingerprint(components, train, val, reflection_model.model, proposer,
+                                  engine, reflection, merge)
+    fingerprint["code"] = code_identity(prog, met)
+    store = open_run_store(run, fingerprint, {
+        "search_mode": valset is None, "n_train": len(train), "n_val": len(val),
+        "rollouts_limit": resolved_budget.rollout_limit, **(run_meta or {}),
+    }, on_change=on_change, branch=branch, retry_failures=retry_failures)
     tracker = UsageTracker()
     refl = compose_lm(reflection_model, store, tracker, role="reflection")
     prog = _with_task_lm(prog, store, tracker, cache_task_lm)
-    fingerprint = run_fingerprint(components, train, val, refl.model, proposer, engine,
-                                  reflection, merge)
-    store.open_run(fingerprint, {
-        "search_mode": valset is None, "n_train": len(train), "n_val": len(val),
-        "rollouts_limit": resolved_budget.rollout_limit, **(run_meta or {}),
-    })
     return RunSpec(
         seed_components=components, train=train, val=val, program=prog, metric=met,
         reflection_lm=refl, store=store, budget=resolved_budget, engine=engine,
         reflection=reflection, merge=merge, stop=stop or StopConfig(), tracker=tracker,
         search_mode=valset is None, proposer=proposer, executor=executor,
     )
+
+
+def _program_lms(prog: Program) -> list[LM]:
+    """The LMs a program declares (a pipeline's); a function's own LM calls are not visible."""
+    return [prog.lm] if isinstance(prog, Pipeline) else []
 
 
 def _with_task_lm(prog: Program, store: RunStore, tracker: UsageTracker, cache: bool) -> Program:
@@ -259,19 +273,29 @@ async def aoptimize(
     merge: MergeConfig | None = None,
     stop: StopConfig | None = None,
     observer: EngineObserver | None = None,
+    progress: bool = False,
     cache_task_lm: bool = True,
     run_meta: Mapping[str, Any] | None = None,
     proposer: MutationProposer | None = None,
     executor: RolloutExecutor | None = None,
+    on_change: OnChange = "refuse",
+    branch: str | Path | None = None,
+    retry_failures: bool = False,
 ) -> Result:
     """Optimize the ``seed`` components of ``program`` for ``metric``.
 
     ``valset=None`` runs test-time search on ``trainset``.  ``run`` names a
-    directory holding the SQLite run store: running again with the same path
-    and settings resumes exactly, paying for nothing already recorded.
-    ``run_meta`` is stored with the run (the CLI keeps what it needs to resume).
-    ``proposer`` replaces GEPA's reflective mutation (baselines use this seam);
-    ``executor`` runs the rollouts elsewhere (it never changes results).
+    directory holding the SQLite run store: running again with the same path,
+    settings and code resumes exactly, paying for nothing already recorded.
+    When the program or the metric changed, the run is refused unless
+    ``on_change="fresh"`` (start over), ``branch=NEW_RUN`` (a new run reusing
+    what still applies) or ``on_change="replay_anyway"``; ``retry_failures``
+    reruns recorded failures.  ``observer`` follows the run (an
+    :class:`EngineObserver`); ``progress=True`` shows a live bar on a terminal
+    (nothing when stderr is not one).  ``run_meta`` is stored with the run (the
+    CLI keeps what it needs to resume).  ``proposer`` replaces GEPA's reflective
+    mutation (baselines use this seam); ``executor`` runs the rollouts elsewhere
+    (it never changes results).
     """
     spec = build_spec(
         seed,
@@ -290,9 +314,17 @@ async def aoptimize(
         run_meta=run_meta,
         proposer=proposer,
         executor=executor,
+        on_change=on_change,
+        branch=branch,
+        retry_failures=retry_failures,
     )
+    bar = terminal_progress() if progress else None
     try:
-        return await Engine(spec, observer).run()
+        return await Engine(spec, ObserverGroup([o for o in (observer, bar) if o])).run()
+    except BaseException:
+        if bar is not None:
+            bar.close(failed=True)
+        raise
     finally:
         if run is not None and not isinstance(run, RunStore):
             spec.store.close()
@@ -312,16 +344,21 @@ async def asearch(
     merge: MergeConfig | None = None,
     stop: StopConfig | None = None,
     observer: EngineObserver | None = None,
+    progress: bool = False,
     cache_task_lm: bool = True,
     run_meta: Mapping[str, Any] | None = None,
     proposer: MutationProposer | None = None,
     executor: RolloutExecutor | None = None,
+    on_change: OnChange = "refuse",
+    branch: str | Path | None = None,
+    retry_failures: bool = False,
 ) -> Result:
     """Test-time search: optimize on ``tasks`` themselves and keep the best output per task."""
     return await aoptimize(
         seed, program, metric, tasks, None, reflection_lm=reflection_lm, budget=budget, run=run,
         engine=engine, reflection=reflection, merge=merge, stop=stop, observer=observer,
-        cache_task_lm=cache_task_lm, run_meta=run_meta, proposer=proposer, executor=executor,
+        progress=progress, cache_task_lm=cache_task_lm, run_meta=run_meta, proposer=proposer,
+        executor=executor, on_change=on_change, branch=branch, retry_failures=retry_failures,
     )
 
 
@@ -330,21 +367,34 @@ def _sync_twin(fn: Callable[P, Coroutine[Any, Any, T]], name: str) -> Callable[P
 
     @functools.wraps(fn)
     def twin(*args: P.args, **kwargs: P.kwargs) -> T:
-        return _run_sync(fn(*args, **kwargs))
+        return run_sync(fn(*args, **kwargs))
 
     twin.__name__ = twin.__qualname__ = name
     twin.__doc__ = f"The sync twin of :func:`{fn.__name__}` (same arguments).\n\n{fn.__doc__}"
     return twin
 
 
-def _run_sync(coro: Coroutine[Any, Any, T]) -> T:
+async def _closing(coro: Coroutine[Any, Any, T]) -> T:
+    """``coro``, then close the LM clients it opened on this loop, before the loop ends."""
+    try:
+        return await coro
+    finally:
+        await close_loop_clients()
+
+
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` on a loop of its own (in a thread when called from a running loop).
+
+    What it opened on that loop (LM connections) is closed there, so the program
+    stays usable from any later loop.
+    """
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(coro)
+        return asyncio.run(_closing(coro))
     # Called from inside a running loop (a notebook): run on a private loop in a thread.
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coro).result()
+        return pool.submit(asyncio.run, _closing(coro)).result()
 
 
 optimize = _sync_twin(aoptimize, "optimize")

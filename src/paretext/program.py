@@ -88,6 +88,11 @@ class FunctionProgram:
         self._async = is_async(fn)
         self._components = frozenset(components) if components is not None else None
 
+    @property
+    def fn(self) -> Callable[..., Any]:
+        """The user's callable (its source is part of the run's code identity)."""
+        return self._fn
+
     def uses_components(self) -> frozenset[str] | None:
         return self._components
 

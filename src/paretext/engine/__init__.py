@@ -13,7 +13,7 @@ from ._budget import Ledger, Reservation
 from ._executor import InProcessExecutor, RolloutExecutor, run_rollout
 from ._frontier import dominates, pareto_frontier, sample_by_unique_wins, unique_wins
 from ._loop import Engine, RunSpec
-from ._observer import EngineObserver
+from ._observer import EngineObserver, ObserverGroup
 from ._planner import Plan, Planner
 from ._recorder import StoreRecorder
 from ._replay import replay, run_failures
@@ -47,6 +47,7 @@ __all__ = [
     "EpsilonGreedySelector",
     "InProcessExecutor",
     "Ledger",
+    "ObserverGroup",
     "Outcome",
     "ParetoSelector",
     "Plan",

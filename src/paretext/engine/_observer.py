@@ -7,17 +7,26 @@ order, so a hook should be quick.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .._types import Proposal, Result
     from ._state import RunSnapshot
 
-__all__ = ["EngineObserver"]
+__all__ = ["EngineObserver", "ObserverGroup"]
 
 
 class EngineObserver:
-    """Subclass and override what you need."""
+    """Subclass and override what you need; pass it as ``optimize(..., observer=...)``.
+
+    Example: print each accepted candidate as it commits::
+
+        class Accepted(pt.EngineObserver):
+            def on_commit(self, snapshot, proposal):
+                if proposal is not None and proposal.accepted:
+                    print(proposal.candidate_id, snapshot.best.score)
+    """
 
     def on_start(self, rollouts_limit: int | None) -> None:
         """The run starts (or resumes) with this rollout limit (``None``: unlimited)."""
@@ -33,3 +42,30 @@ class EngineObserver:
 
     def on_abort(self, status: str, error: str) -> None:
         """The run ended with an error (``failed``) or was cancelled (``interrupted``)."""
+
+
+class ObserverGroup(EngineObserver):
+    """Several observers as one, called in order."""
+
+    def __init__(self, observers: Sequence[EngineObserver]) -> None:
+        self.observers = tuple(observers)
+
+    def on_start(self, rollouts_limit: int | None) -> None:
+        for o in self.observers:
+            o.on_start(rollouts_limit)
+
+    def on_rollouts(self, snapshot: RunSnapshot) -> None:
+        for o in self.observers:
+            o.on_rollouts(snapshot)
+
+    def on_commit(self, snapshot: RunSnapshot, proposal: Proposal | None) -> None:
+        for o in self.observers:
+            o.on_commit(snapshot, proposal)
+
+    def on_finish(self, result: Result) -> None:
+        for o in self.observers:
+            o.on_finish(result)
+
+    def on_abort(self, status: str, error: str) -> None:
+        for o in self.observers:
+            o.on_abort(status, error)
