@@ -71,6 +71,8 @@ class Snapshot:
     proposals_accepted: int
     proposals_rejected: int
     rollouts: int
+    rollouts_running: int
+    rollouts_reserved: int
     rollouts_limit: int | None
     tokens: int
     cost_usd: float | None
@@ -103,7 +105,9 @@ class _Counting(EngineObserver):
             candidates=len(run.candidates),
             proposals_accepted=run.accepted,
             proposals_rejected=run.rejected,
-            rollouts=run.rollouts_spent,
+            rollouts=run.rollouts_finished,
+            rollouts_running=run.rollouts_running,
+            rollouts_reserved=run.rollouts_reserved,
             rollouts_limit=run.rollouts_limit,
             tokens=paid_tokens,
             cost_usd=None if any(c is None for c in costs) else sum(c or 0.0 for c in costs),
@@ -156,18 +160,24 @@ class RichProgress(_Counting):
             TextColumn("[bold]rollouts"),
             BarColumn(),
             MofNCompleteColumn(),
+            TextColumn("[dim]({task.fields[spent]})"),
             TimeElapsedColumn(),
             TextColumn("eta"),
             TimeRemainingColumn(),
             console=self.console,
             transient=False,
         )
-        self._task = self._display.add_task("rollouts", total=self.limit)
+        self._task = self._display.add_task("rollouts", total=self.limit, spent="0 running")
         self._display.start()
 
     def on_rollouts(self, snapshot: RunSnapshot) -> None:
         if self._display is not None and self._task is not None:
-            self._display.update(self._task, completed=snapshot.rollouts_spent)
+            self._display.update(
+                self._task,
+                completed=snapshot.rollouts_finished,
+                spent=f"{snapshot.rollouts_running} running, "
+                f"{snapshot.rollouts_reserved} reserved",
+            )
 
     def on_commit(self, snapshot: RunSnapshot, proposal: Proposal | None) -> None:
         s = self.snapshot(snapshot, proposal)

@@ -36,6 +36,8 @@ class Evaluator:
         self._limiter = limiter
         self._on_charge = on_charge
         self._known: dict[Key, Rollout] = {}
+        #: Charged rollouts not finished yet (a progress display counts only finished ones).
+        self.running = 0
         self._flights: SingleFlight[Key, Rollout] = SingleFlight()
 
     async def evaluate(
@@ -66,11 +68,24 @@ class Evaluator:
         paid: frozenset[ExampleId] | None = None,
     ) -> dict[Key, Rollout]:
         """Evaluate ``ids``; charge ``reservation`` for those in ``paid`` (all when ``None``)."""
-        for ex in ids:
-            if paid is None or ex in paid:
-                reservation.charge(1)
+        charged = [paid is None or ex in paid for ex in ids]
+        reservation.charge(sum(charged))
+        self.running += sum(charged)
         self._on_charge()
         rollouts = await asyncio.gather(
-            *(self.evaluate(components, candidate_hash, ex) for ex in ids)
+            *(
+                self._counted(components, candidate_hash, ex) if c
+                else self.evaluate(components, candidate_hash, ex)
+                for ex, c in zip(ids, charged, strict=True)
+            )
         )
         return {(candidate_hash, r.example_id): r for r in rollouts}
+
+    async def _counted(
+        self, components: Mapping[str, str], candidate_hash: str, example_id: ExampleId
+    ) -> Rollout:
+        try:
+            return await self.evaluate(components, candidate_hash, example_id)
+        finally:
+            self.running -= 1
+            self._on_charge()

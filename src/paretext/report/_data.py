@@ -21,6 +21,8 @@ from ..engine import Commit, RunSnapshot, replay, run_failures
 from ..store import RunStore
 
 __all__ = [
+    "FailureGroup",
+    "group_failures",
     "CandidateView",
     "ChildChange",
     "CurvePoint",
@@ -155,6 +157,7 @@ class ReportData:
     finished: bool
     stop_reason: str | None
     seconds: float | None
+    seconds_total: float | None
     fingerprint: Mapping[str, Any]
     meta: Mapping[str, Any]
     perfect_score: float
@@ -200,6 +203,29 @@ class ReportData:
         return None if any(c is None for c in costs) else sum(c for c in costs if c is not None)
 
 
+@dataclass(frozen=True, slots=True)
+class FailureGroup:
+    """Identical failures (same kind and message) shown once, with every place they happened."""
+
+    kind: str
+    message: str
+    wheres: tuple[str, ...]
+
+    @property
+    def where(self) -> str:
+        if len(self.wheres) <= 3:
+            return ", ".join(self.wheres)
+        return f"{len(self.wheres)} places: {', '.join(self.wheres[:3])}, …"
+
+
+def group_failures(failures: Sequence[Failure]) -> list[FailureGroup]:
+    """Failures grouped by (kind, message), in order of first occurrence."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for f in failures:
+        groups.setdefault((f.kind, f.message), []).append(f.where)
+    return [FailureGroup(k, m, tuple(w)) for (k, m), w in groups.items()]
+
+
 def collect(store: RunStore) -> ReportData:
     """Read ``store`` once and derive the report.  Raises ``StoreError`` when it holds no run."""
     info = store.info()
@@ -212,6 +238,7 @@ def collect(store: RunStore) -> ReportData:
         "finished": summary is not None and info.status == "finished",
         "stop_reason": None if summary is None else summary.get("stop_reason"),
         "seconds": None if summary is None else summary.get("seconds"),
+        "seconds_total": None if summary is None else summary.get("seconds_total"),
         "fingerprint": dict(info.fingerprint),
         "meta": dict(info.meta),
         "perfect_score": perfect,
