@@ -757,15 +757,50 @@ def mlflow_command(
         str | None, typer.Option("--run-name", help="Default: the run directory's name.")
     ] = None,
 ) -> None:
-    """Log a run to MLflow: settings, scores per accepted candidate, report and best candidate."""
+    """Log a run to MLflow: settings, scores per accepted candidate, report and best candidate.
+
+    Prints the MLflow run id on stdout (for scripts) and where it went on stderr.
+    """
     with exit_on_errors():
         from .report import load, log_to_mlflow
+        from .report._mlflow import tracking_uri_of
 
-        typer.echo(
-            log_to_mlflow(
-                load(run), tracking_uri=tracking_uri, experiment=experiment, run_name=run_name
-            )
+        data = load(run)
+        run_id = log_to_mlflow(
+            data, tracking_uri=tracking_uri, experiment=experiment, run_name=run_name
         )
+        uri = tracking_uri_of(tracking_uri)
+        typer.echo(run_id)
+        typer.echo(
+            f"logged {data.location} to MLflow experiment {experiment!r} at {uri} "
+            f"(best {data.best}); browse it with: mlflow ui --backend-store-uri {uri}",
+            err=True,
+        )
+
+
+@app.command("wandb", epilog=_EPILOG)
+def wandb_command(
+    run: RunArg,
+    project: Annotated[
+        str, typer.Option("--project", "-p", help="W&B project name.")
+    ] = "paretext",
+    run_name: Annotated[
+        str | None, typer.Option("--run-name", help="Default: the run directory's name.")
+    ] = None,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Write the W&B run to disk (`wandb sync` later).")
+    ] = False,
+) -> None:
+    """Log a run to Weights & Biases: settings, the score curve, report and best candidate."""
+    with exit_on_errors():
+        from .report import load, log_to_wandb
+
+        data = load(run)
+        path = log_to_wandb(
+            data, project=project, run_name=run_name, mode="offline" if offline else None
+        )
+        typer.echo(path)
+        typer.echo(f"logged {data.location} to W&B project {project!r} as {path}", err=True)
 
 
 # -- plugins and entry point ---------------------------------------------------------------
