@@ -21,7 +21,7 @@ from ._types import (
     UsageTotals,
 )
 from ._verdict import StopReason, Verdict
-from .api import aoptimize, asearch, optimize, search
+from .api import aapply, aoptimize, apply, asearch, load, optimize, search
 from .engine import (
     AllComponents,
     BestSelector,
@@ -92,9 +92,12 @@ __all__ = [
     "TraceStep",
     "UsageTotals",
     "Verdict",
+    "aapply",
     "aoptimize",
+    "apply",
     "asearch",
     "errors",
+    "load",
     "optimize",
     "run_rollout",
     "search",

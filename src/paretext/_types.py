@@ -32,12 +32,15 @@ class Feedback:
     """What a metric says about one output: a score and *why*.
 
     ``objectives`` holds named sub-scores for multi-objective metrics; the engine
-    can build its frontier over them (``EngineConfig.frontier``).
+    can build its frontier over them (``EngineConfig.frontier``).  ``components``
+    says something to one component only: ``components={"plan": "..."}`` is shown
+    to the reflection on ``plan`` (besides ``text``) and to no other.
     """
 
     score: float
     text: str = ""
     objectives: Mapping[str, float] = field(default_factory=dict)
+    components: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +81,8 @@ class Rollout:
     feedback: str
     objectives: Mapping[str, float] = field(default_factory=dict)
     error: str | None = None
+    #: Feedback for one component's reflection only (``Feedback.components``).
+    component_feedback: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def failed(self) -> bool:
@@ -184,3 +189,9 @@ class Result:
             if c.id == candidate_id:
                 return c
         raise KeyError(candidate_id)
+
+    def apply(self, program: Any, inputs: Any) -> list[Any]:
+        """Run ``program`` with the best candidate on new ``inputs`` (sync; see ``pt.apply``)."""
+        from .api import apply
+
+        return apply(program, self, inputs)

@@ -37,6 +37,7 @@ from .engine import (
     component_selector,
 )
 from .errors import ConfigError
+from ._apply import aapply, load
 from ._identity import code_identity
 from ._progress import terminal_progress
 from ._resume import OnChange, open_run_store
@@ -46,7 +47,18 @@ from .program import Pipeline, Program, as_program
 from .propose import MutationProposer
 from .store import RunStore
 
-__all__ = ["aoptimize", "asearch", "build_spec", "optimize", "run_fingerprint", "search"]
+__all__ = [
+    "aapply",
+    "aoptimize",
+    "apply",
+    "asearch",
+    "build_spec",
+    "load",
+    "optimize",
+    "run_fingerprint",
+    "run_sync",
+    "search",
+]
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -398,4 +410,5 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
 
 
 optimize = _sync_twin(aoptimize, "optimize")
+apply = _sync_twin(aapply, "apply")
 search = _sync_twin(asearch, "search")

@@ -32,6 +32,7 @@ def _coerce(value: Any, perfect: float) -> Feedback:
             score=float(value["score"]),
             text=str(value.get("feedback", value.get("text", ""))),
             objectives=dict(value.get("objectives", {})),
+            components=dict(value.get("components", {})),
         )
     else:
         raise MetricError(
@@ -48,9 +49,15 @@ def _coerce(value: Any, perfect: float) -> Feedback:
     for name, val in fb.objectives.items():
         if not isinstance(val, int | float) or math.isnan(val):
             raise MetricError(f"objective {name!r} is not a number: {val!r}")
+    for name, val in fb.components.items():
+        if not isinstance(name, str) or not isinstance(val, str):
+            raise MetricError(f"feedback for component {name!r} must be a string, got {val!r}")
     text = fb.text or ("Correct." if fb.score >= perfect else f"Score {fb.score:g} of {perfect:g}.")
     return Feedback(
-        score=float(fb.score), text=text, objectives=MappingProxyType(dict(fb.objectives))
+        score=float(fb.score),
+        text=text,
+        objectives=MappingProxyType(dict(fb.objectives)),
+        components=MappingProxyType(dict(fb.components)),
     )
 
 

@@ -76,6 +76,7 @@ async def run_rollout(
         feedback.score,
         feedback.text,
         objectives=dict(feedback.objectives),
+        component_feedback=dict(feedback.components),
     )
 
 

@@ -26,7 +26,7 @@ from ..lm import ChatRequest, LMResponse
 
 __all__ = ["SCHEMA_VERSION", "EventRecord", "LMCallRecord", "RunInfo", "RunStore"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 @dataclass(frozen=True, slots=True)
