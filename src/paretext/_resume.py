@@ -175,7 +175,9 @@ def _branch(
     retry_failures: bool,
 ) -> RunStore:
     if stored is None:
-        raise ConfigError(f"--branch needs a recorded run to start from; {source.location} has none")
+        raise ConfigError(
+            f"--branch needs a recorded run to start from; {source.location} has none"
+        )
     target = open_store(target_path)
     if _stored_fingerprint(target) is not None:  # branched before: resume the branch
         source.close()

@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
+from ._apply import aapply, load
 from ._config import (
     Budget,
     EngineConfig,
@@ -25,7 +26,10 @@ from ._config import (
     config_fingerprint,
     preset_rollouts,
 )
+from ._identity import code_identity
 from ._ids import ExampleId, canonical_json
+from ._progress import terminal_progress
+from ._resume import OnChange, open_run_store
 from ._types import Example, Result
 from .engine import (
     Engine,
@@ -37,10 +41,6 @@ from .engine import (
     component_selector,
 )
 from .errors import ConfigError
-from ._apply import aapply, load
-from ._identity import code_identity
-from ._progress import terminal_progress
-from ._resume import OnChange, open_run_store
 from .lm import LM, UsageTracker, check_usd_cap, close_loop_clients, compose_lm, resolve_lm
 from .metric import Metric, as_metric
 from .program import Pipeline, Program, as_program

@@ -341,21 +341,18 @@ def _configs(settings: RunSettings, loaded: _Loaded) -> dict[str, Any]:
     engine: EngineConfig = c.get("engine") or EngineConfig()
     reflection: ReflectionConfig = c.get("reflection") or ReflectionConfig()
     merge: MergeConfig = c.get("merge") or MergeConfig()
-    engine_changes = {
-        k: v
-        for k, v in (
-            ("seed", settings.seed),
-            ("concurrency", settings.concurrency),
-            ("perfect_score", settings.perfect_score),
-        )
-        if v is not None
-    }
+    if settings.seed is not None:
+        engine = replace(engine, seed=settings.seed)
+    if settings.concurrency is not None:
+        engine = replace(engine, concurrency=settings.concurrency)
+    if settings.perfect_score is not None:
+        engine = replace(engine, perfect_score=settings.perfect_score)
     if settings.minibatch is not None:
         reflection = replace(reflection, minibatch_size=settings.minibatch)
     if settings.merge is not None:
         merge = replace(merge, enabled=settings.merge)
     return {
-        "engine": replace(engine, **engine_changes),
+        "engine": engine,
         "reflection": reflection,
         "merge": merge,
         "stop": c.get("stop"),

@@ -49,9 +49,9 @@ def _coerce(value: Any, perfect: float) -> Feedback:
     for name, val in fb.objectives.items():
         if not isinstance(val, int | float) or math.isnan(val):
             raise MetricError(f"objective {name!r} is not a number: {val!r}")
-    for name, val in fb.components.items():
-        if not isinstance(name, str) or not isinstance(val, str):
-            raise MetricError(f"feedback for component {name!r} must be a string, got {val!r}")
+    for comp, said in fb.components.items():
+        if not isinstance(comp, str) or not isinstance(said, str):
+            raise MetricError(f"feedback for component {comp!r} must be a string, got {said!r}")
     text = fb.text or ("Correct." if fb.score >= perfect else f"Score {fb.score:g} of {perfect:g}.")
     return Feedback(
         score=float(fb.score),

@@ -68,7 +68,8 @@ def test_a_fixed_metric_is_not_answered_with_the_old_error(tmp_path: Path) -> No
     program = Counting()
     result = run(tmp_path / "r", good_metric, program, on_change="replay_anyway")
     assert program.calls > 0  # the failed rollouts were run again with the fixed metric
-    assert result.best.score == 1.0 and not [f for f in result.failures if "metric bug" in f.message]
+    assert result.best.score == 1.0
+    assert not [f for f in result.failures if "metric bug" in f.message]
     assert list((tmp_path / "r").glob("run.*.sqlite"))  # the old store was kept beside it
 
 
@@ -115,7 +116,8 @@ def test_retry_failures_reruns_them_when_nothing_changed(tmp_path: Path) -> None
     first = run(tmp_path / "r", good_metric, program)
     assert any("server down" in f.message for f in first.failures)
     flaky["fail"] = False
-    assert any("server down" in f.message for f in run(tmp_path / "r", good_metric, program).failures)
+    replayed = run(tmp_path / "r", good_metric, program)
+    assert any("server down" in f.message for f in replayed.failures)
     retried = run(tmp_path / "r", good_metric, program, retry_failures=True)
     assert not any("server down" in f.message for f in retried.failures)
 

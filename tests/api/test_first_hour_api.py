@@ -48,7 +48,8 @@ def test_a_usd_cap_over_an_unpriced_model_is_refused_before_anything_runs() -> N
 def test_a_loopback_server_is_free_only_when_said_so() -> None:
     local = OpenAIClientLM("openai/my-local", base_url="http://127.0.0.1:9/v1")
     assert not local.free
-    with pytest.raises(ConfigError, match=r"local server.*register_price\('openai/my-local', 0, 0\)"):
+    hint = r"local server.*register_price\('openai/my-local', 0, 0\)"
+    with pytest.raises(ConfigError, match=hint):
         _usd_run(local)
     try:
         register_price("openai/my-local", 0, 0)

@@ -73,7 +73,8 @@ def test_show_wall_time_covers_every_process_and_failures_are_grouped(tmp_path: 
 
 def test_show_lists_rejection_reasons_one_per_line(tmp_path: Path) -> None:
     run = tmp_path / "run"
-    WORLD.optimize(train=10, budget=300, run=run, reflection_lm=pt.ScriptedLM(lambda r: "Solve it."))
+    same = pt.ScriptedLM(lambda r: "Solve it.")  # every reply repeats the text: all rejected
+    WORLD.optimize(train=10, budget=300, run=run, reflection_lm=same)
     out = CliRunner().invoke(app, ["show", str(run)], env={"COLUMNS": "250"}).stdout
     lines = out.splitlines()
     at = next(i for i, line in enumerate(lines) if line.strip() == "rejections")

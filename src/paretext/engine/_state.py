@@ -71,8 +71,9 @@ class RunSnapshot:
     """A frozen picture of a run: what Result, progress, ``show``, reports and MLflow read.
 
     ``rollouts_spent`` counts rollouts launched (committed ones plus those of
-    proposals still in flight), ``rollouts_running`` those of them not finished
-    yet, ``rollouts_reserved`` what in-flight proposals may still spend; ``usage`` is every LM response the run consumed, ``paid``
+    proposals still in flight), ``rollouts_running`` those of them not
+    finished yet, ``rollouts_reserved`` what in-flight proposals may still
+    spend; ``usage`` is every LM response the run consumed, ``paid``
     the calls paid in this process (a resumed run replays the rest for free).
     """
 

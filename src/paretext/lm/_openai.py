@@ -47,9 +47,10 @@ def is_loopback(url: str | None) -> bool:
         return False
 
 
-_OPEN: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, weakref.WeakSet[OpenAIClientLM]] = (
-    weakref.WeakKeyDictionary()
-)
+#: The clients each loop opened, closed there by :func:`close_loop_clients`.
+_OPEN: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, weakref.WeakSet[OpenAIClientLM]
+] = weakref.WeakKeyDictionary()
 _STALE: list[openai.AsyncOpenAI] = []
 
 
@@ -66,8 +67,9 @@ class OpenAIClientLM:
     server sees.  ``base_url`` and ``api_key`` default to ``OPENAI_BASE_URL`` and
     ``OPENAI_API_KEY``.  Cost comes from the price table and is ``None`` when the
     model has no price, on a loopback server too (a local server may be a proxy to
-    a paid provider): say ``free=True`` or ``register_price(model, 0, 0)`` when it is free.  ``http_client`` is the
-    transport seam: tests hand in an ``httpx2.AsyncClient`` with a mock transport.
+    a paid provider): say ``free=True`` or ``register_price(model, 0, 0)`` when it is
+    free.  ``http_client`` is the transport seam: tests hand in an
+    ``httpx2.AsyncClient`` with a mock transport.
     """
 
     def __init__(

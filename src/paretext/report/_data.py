@@ -21,19 +21,19 @@ from ..engine import Commit, RunSnapshot, replay, run_failures
 from ..store import RunStore
 
 __all__ = [
-    "FailureGroup",
-    "group_failures",
     "CandidateView",
     "ChildChange",
     "CurvePoint",
     "DiffSegment",
     "Failure",
+    "FailureGroup",
     "FeedbackItem",
     "InstanceBest",
     "ModelUsage",
     "ProposalView",
     "ReportData",
     "collect",
+    "group_failures",
     "text_diff",
 ]
 
