@@ -29,6 +29,7 @@ import os
 import runpy
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -411,6 +412,8 @@ def _execute(
 
     loaded = _load_file(settings) if settings.kind == "file" else _load_task(settings)
     err = Console(stderr=True)
+    if mode == "quiet":  # -q prints nothing; an unknown cost still reads "unknown" in show
+        warnings.filterwarnings("ignore", message="no price known", category=RuntimeWarning)
     reopen_kwargs = reopen.kwargs()
     target = reopen.branch or run  # a branch is the new run; the old one is only read
     try:

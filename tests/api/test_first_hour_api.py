@@ -126,3 +126,17 @@ def test_component_feedback_reaches_only_that_components_reflection() -> None:
     assert all("PLAN-ONLY: list the steps" in p for p in plan)
     assert not any("PLAN-ONLY" in p for p in answer)
 
+
+
+def nan_metric(example: Mapping[str, Any], output: str) -> float:
+    return float("nan") if example["id"] == "ex7" else 1.0
+
+
+def test_a_nan_score_points_at_the_users_metric_not_paretext() -> None:
+    result = pt.optimize(
+        {"system": "Solve it."}, WORLD.program, nan_metric, DATA[:6], DATA[6:],
+        reflection_lm=pt.ScriptedLM(lambda r: "x"), budget=60,
+    )
+    (failure,) = [f for f in result.failures if "NaN" in f.message]
+    assert f"from nan_metric at {__file__}:" in failure.message
+    assert "paretext/metric.py" not in failure.message
