@@ -78,21 +78,32 @@ def _open(
     if stored is None:
         store.open_run(fingerprint, meta)
         return store
-    changed = _code_change(stored, fingerprint)
-    if on_change == "fresh" and (changed or _settings(stored) != _settings(fingerprint)):
+    if on_change == "fresh":
         return _rebuild(store, fingerprint, meta, reuse=False)
-    if changed:
-        if on_change == "refuse":
-            raise CodeChangedError(_refusal(store, changed))
-        if _settings(stored) != _settings(fingerprint):
-            store.open_run(fingerprint, meta)  # raises, naming the setting that differs
-        return _rebuild(store, fingerprint, meta, reuse=True)
-    if retry_failures and any(r.error is not None for r in store.rollouts()):
-        if _settings(stored) != _settings(fingerprint):
-            store.open_run(fingerprint, meta)
+    _check_settings(store, stored, fingerprint)
+    changed = _code_change(stored, fingerprint)
+    if changed and on_change == "refuse":
+        raise CodeChangedError(_refusal(store, changed))
+    if changed or (retry_failures and any(r.failed for r in store.rollouts())):
         return _rebuild(store, fingerprint, meta, reuse=True)
     store.open_run(fingerprint, meta)
     return store
+
+
+def _check_settings(
+    store: RunStore, stored: Mapping[str, Any], fingerprint: Mapping[str, Any]
+) -> None:
+    """Refuse other data or settings, naming the first difference (the code is checked apart)."""
+    if _settings(stored) == _settings(fingerprint):
+        return
+    try:
+        store.open_run({**fingerprint, "code": stored.get("code")}, {})
+    except StoreError as exc:
+        raise StoreError(
+            f"{exc} (or --fresh / on_change='fresh' to start over there, --branch NEW_RUN / "
+            "branch=NEW_RUN for a new run reusing its recorded LM calls)"
+        ) from None
+    raise AssertionError("open_run accepted a different fingerprint")  # pragma: no cover
 
 
 def _code_change(stored: Mapping[str, Any], given: Mapping[str, Any]) -> list[str]:

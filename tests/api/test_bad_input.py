@@ -164,7 +164,7 @@ def test_public_surface_is_pinned() -> None:
         "Rollout", "RolloutExecutor", "RoundRobinComponents", "RunSnapshot", "RunStore",
         "SQLiteRunStore", "ScriptedLM", "StopConfig", "StopReason", "TopKParetoSelector",
         "Trace", "TraceStep", "UsageTotals", "Verdict", "aoptimize", "asearch", "errors",
-        "optimize", "run_rollout", "search",
+        "optimize", "run_rollout", "search", "aapply", "apply", "load",
     }
     # Every package says what it exports, and exports only what it has.
     for package in ("engine", "lm", "store", "propose", "report", "baselines", "tasks", "bench"):
