@@ -762,14 +762,13 @@ def mlflow_command(
     Prints the MLflow run id on stdout (for scripts) and where it went on stderr.
     """
     with exit_on_errors():
-        from .report import load, log_to_mlflow
-        from .report._mlflow import tracking_uri_of
+        from .report import load, log_to_mlflow, mlflow_tracking_uri
 
         data = load(run)
         run_id = log_to_mlflow(
             data, tracking_uri=tracking_uri, experiment=experiment, run_name=run_name
         )
-        uri = tracking_uri_of(tracking_uri)
+        uri = mlflow_tracking_uri(tracking_uri)
         typer.echo(run_id)
         typer.echo(
             f"logged {data.location} to MLflow experiment {experiment!r} at {uri} "

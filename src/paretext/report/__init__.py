@@ -47,6 +47,7 @@ __all__ = [
     "export_dict",
     "load",
     "log_to_mlflow",
+    "mlflow_tracking_uri",
     "log_to_wandb",
     "print_summary",
     "render_html",
@@ -95,6 +96,13 @@ def log_to_mlflow(data: ReportData, **kwargs: Any) -> str:
     from ._mlflow import log_to_mlflow as _log
 
     return _log(data, **kwargs)
+
+
+def mlflow_tracking_uri(tracking_uri: str | None = None) -> str:
+    """The tracking URI MLflow logs to: ``tracking_uri``, else MLflow's own default."""
+    from ._mlflow import tracking_uri_of
+
+    return tracking_uri_of(tracking_uri)
 
 
 def log_to_wandb(data: ReportData, **kwargs: Any) -> str:
