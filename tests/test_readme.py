@@ -11,6 +11,8 @@ Substitutions, as the README's Development section documents them:
   with ``make -n``; ``paretext bench`` and ``paretext models install`` are parsed by
   the CLI (flags and values validated), not run, as they need the bundled model.
 * ``text`` blocks (formulas, diagrams) are not code; any other block fails here.
+* Blocks under a heading in :data:`ELSEWHERE` run in the test named there, against the
+  real thing they need (a running service); this test checks that test reads them.
 """
 
 from __future__ import annotations
@@ -39,13 +41,23 @@ from paretext.cli import app  # noqa: E402
 FENCE = re.compile(r"^( *)```(\w*)\n(.*?)^\1```", re.S | re.M)
 SUM = re.compile(r"What is (\d+) \+ (\d+)\?")
 PARSE_ONLY = (("bench",), ("models", "install"))
+#: Sections whose blocks another test runs for real: heading -> that test's file.
+ELSEWHERE = {"## Personalization loop": "tests/service/test_service_readme.py"}
 
 
 def blocks() -> list[tuple[int, str, str]]:
+    """(line, language, code) of each fenced block outside the :data:`ELSEWHERE` sections."""
     text = (ROOT / "README.md").read_text(encoding="utf-8")
+    skipped = []
+    for heading, test in ELSEWHERE.items():
+        start = text.index(heading)
+        end = text.find("\n## ", start + 1)
+        skipped.append((start, len(text) if end < 0 else end))
+        assert heading in (ROOT / test).read_text(encoding="utf-8"), test
     return [
         (text[: m.start()].count("\n") + 1, m.group(2), textwrap.dedent(m.group(3)))
         for m in FENCE.finditer(text)
+        if not any(a <= m.start() < b for a, b in skipped)
     ]
 
 

@@ -25,6 +25,16 @@ __all__ = [
 PRESET_PROPOSALS: dict[str, int] = {"light": 8, "medium": 20, "heavy": 40}
 
 
+def _positive_number(value: object) -> bool:
+    """A finite number above zero (``True``, ``nan`` and ``inf`` are not)."""
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Budget:
     """Spending limits.  ``rollouts`` is exact (reserved before spending); the others stop
@@ -45,7 +55,7 @@ class Budget:
             value = getattr(self, name)
             if isinstance(value, str):
                 continue
-            if value is not None and (not isinstance(value, int | float) or value <= 0):
+            if value is not None and not _positive_number(value):
                 raise ConfigError(f"Budget.{name} must be a positive number, got {value!r}")
         if all(getattr(self, n) is None for n in ("rollouts", "usd", "tokens", "minutes")):
             raise ConfigError("a Budget needs at least one of rollouts, usd, tokens or minutes")
@@ -164,8 +174,18 @@ class EngineConfig:
     frontier: Literal["instance", "objective", "hybrid"] = "instance"
     perfect_score: float = 1.0
     fail_fast_after: int = 10
+    #: Seconds one rollout (program and metric) may take; a slower one is recorded as a
+    #: failed rollout.  ``None``: no limit.  (A blocked *sync* program's thread cannot be
+    #: killed: it is abandoned, and does not keep the process alive at exit.)
+    rollout_timeout: float | None = None
 
     def __post_init__(self) -> None:
+        timeout = self.rollout_timeout
+        if timeout is not None and not _positive_number(timeout):
+            raise ConfigError(
+                "EngineConfig.rollout_timeout must be a positive number of seconds, "
+                f"got {timeout!r}"
+            )
         if self.concurrency < 1:
             raise ConfigError("EngineConfig.concurrency must be >= 1")
         if self.proposals_in_flight < 1:

@@ -22,4 +22,5 @@ def canonical_json(value: Any) -> str:
 
 def content_hash(components: Mapping[str, str]) -> str:
     """sha256 of a candidate's components: equal texts share cached evaluations."""
-    return hashlib.sha256(canonical_json(dict(components)).encode()).hexdigest()[:32]
+    text = canonical_json(dict(components)).encode("utf-8", "surrogatepass")  # LM text may hold any
+    return hashlib.sha256(text).hexdigest()[:32]

@@ -185,6 +185,9 @@ class RichProgress(_Counting):
         self._status.append_text(status_line(s))
         self.on_rollouts(snapshot)
 
+    def on_stop_requested(self, reason: str, in_flight: int) -> None:
+        self.console.print(stopping_line(reason, in_flight), style="yellow")
+
     def on_finish(self, result: Result) -> None:
         self.close()
         self.out.print(summary_table(result, self.last))
@@ -196,6 +199,12 @@ class RichProgress(_Counting):
             self._display.live.transient = failed
             self._display.stop()
             self._display = None
+
+
+def stopping_line(reason: str, in_flight: int) -> str:
+    """What a first Ctrl-C (or SIGTERM) prints: what is left to wait for, and the way out."""
+    plural = "proposal" if in_flight == 1 else "proposals"
+    return f"{reason}: stopping after {in_flight} in-flight {plural}… press Ctrl-C again to abort"
 
 
 def status_line(s: Snapshot) -> Text:
@@ -312,6 +321,10 @@ class JsonLinesProgress(_Counting):
 
     def on_commit(self, snapshot: RunSnapshot, proposal: Proposal | None) -> None:
         self._emit({"event": "commit", **asdict(self.snapshot(snapshot, proposal))})
+
+    def on_stop_requested(self, reason: str, in_flight: int) -> None:
+        self._emit({"event": "stopping", "reason": reason, "in_flight": in_flight})
+        print(stopping_line(reason, in_flight), file=sys.stderr, flush=True)
 
     def on_finish(self, result: Result) -> None:
         self._emit(

@@ -51,13 +51,17 @@ def open_run_store(
     on_change: OnChange = "refuse",
     branch: str | Path | None = None,
     retry_failures: bool = False,
+    wait: bool = False,
 ) -> RunStore:
-    """The store this invocation records into, opened (see the module docstring)."""
+    """The store this invocation records into, opened (see the module docstring).
+
+    ``wait`` queues behind another process writing the run instead of failing.
+    """
     if on_change not in _CHOICES:
         raise ConfigError(f"on_change must be one of {', '.join(_CHOICES)}, got {on_change!r}")
     store = open_store(run)
     try:
-        return _open(store, fingerprint, meta, on_change, branch, retry_failures)
+        return _open(store, fingerprint, meta, on_change, branch, retry_failures, wait)
     except BaseException:
         if not isinstance(run, RunStore):
             store.close()
@@ -71,22 +75,23 @@ def _open(
     on_change: OnChange,
     branch: str | Path | None,
     retry_failures: bool,
+    wait: bool,
 ) -> RunStore:
     stored = _stored_fingerprint(store)
     if branch is not None:
-        return _branch(store, stored, branch, fingerprint, meta, retry_failures)
+        return _branch(store, stored, branch, fingerprint, meta, retry_failures, wait)
     if stored is None:
-        store.open_run(fingerprint, meta)
+        store.open_run(fingerprint, meta, wait=wait)
         return store
     if on_change == "fresh":
-        return _rebuild(store, fingerprint, meta, reuse=False)
+        return _rebuild(store, stored, fingerprint, meta, reuse=False, wait=wait)
     _check_settings(store, stored, fingerprint)
     changed = _code_change(stored, fingerprint)
     if changed and on_change == "refuse":
         raise CodeChangedError(_refusal(store, changed))
     if changed or (retry_failures and any(r.failed for r in store.rollouts())):
-        return _rebuild(store, fingerprint, meta, reuse=True)
-    store.open_run(fingerprint, meta)
+        return _rebuild(store, stored, fingerprint, meta, reuse=True, wait=wait)
+    store.open_run(fingerprint, meta, wait=wait)
     return store
 
 
@@ -148,14 +153,17 @@ def _sqlite_path(store: RunStore, action: str) -> Path:
 
 def _rebuild(
     store: RunStore,
+    stored: Mapping[str, Any],
     fingerprint: Mapping[str, Any],
     meta: Mapping[str, Any],
     *,
     reuse: bool,
+    wait: bool,
 ) -> RunStore:
     """Start the run over at the same path; ``reuse`` copies its LM calls and good rollouts."""
     path = _sqlite_path(store, "starting a run over")
     location = store.location or str(path)
+    store.open_run(stored, {}, wait=wait)  # claims the run: no other process is writing it
     store.close()
     archived = path.with_name(f"{path.stem}.{time.strftime('%Y%m%d-%H%M%S')}{path.suffix}")
     n = 1
@@ -173,7 +181,7 @@ def _rebuild(
             _copy(old, new, rollouts=True, failures=False)
     finally:
         old.close()
-    new.open_run(fingerprint, {**dict(meta), "rebuilt_from": str(archived)})
+    new.open_run(fingerprint, {**dict(meta), "rebuilt_from": str(archived)}, wait=wait)
     return new
 
 
@@ -184,6 +192,7 @@ def _branch(
     fingerprint: Mapping[str, Any],
     meta: Mapping[str, Any],
     retry_failures: bool,
+    wait: bool,
 ) -> RunStore:
     if stored is None:
         raise ConfigError(
@@ -192,7 +201,7 @@ def _branch(
     target = open_store(target_path)
     if _stored_fingerprint(target) is not None:  # branched before: resume the branch
         source.close()
-        target.open_run(fingerprint, meta)
+        target.open_run(fingerprint, meta, wait=wait)
         return target
     same = all(stored.get(k) == fingerprint.get(k) for k in ("train", "val")) and not (
         _code_change(stored, fingerprint)
@@ -201,7 +210,7 @@ def _branch(
         _copy(source, target, rollouts=same, failures=same and not retry_failures)
     finally:
         source.close()
-    target.open_run(fingerprint, {**dict(meta), "branched_from": source.location})
+    target.open_run(fingerprint, {**dict(meta), "branched_from": source.location}, wait=wait)
     return target
 
 

@@ -11,12 +11,14 @@ import asyncio
 import concurrent.futures
 import functools
 import hashlib
+import threading
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 from ._apply import aapply, load
+from ._canonical import canonical_text, to_canonical
 from ._config import (
     Budget,
     EngineConfig,
@@ -27,7 +29,7 @@ from ._config import (
     preset_rollouts,
 )
 from ._identity import code_identity
-from ._ids import ExampleId, canonical_json
+from ._ids import ExampleId
 from ._progress import terminal_progress
 from ._resume import OnChange, open_run_store
 from ._types import Example, Result
@@ -101,7 +103,7 @@ def _check_shared_ids(train: list[Example], val: list[Example]) -> None:
     val_by_id = {e.id: e for e in val}
     for e in train:
         other = val_by_id.get(e.id)
-        if other is not None and canonical_json(other.data) != canonical_json(e.data):
+        if other is not None and to_canonical(other.data) != to_canonical(e.data):
             raise ConfigError(
                 f"trainset and valset both have an example with id {e.id!r} but different contents"
             )
@@ -163,9 +165,11 @@ def _resolve_lm(lm: object, role: str) -> LM:
     raise ConfigError(f"{role} LM must be an LM or a model string, got {type(lm).__name__}")
 
 
-def _data_hash(examples: list[Example]) -> str:
-    payload = canonical_json([[e.id, e.data] for e in examples])
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+def _data_hash(examples: list[Example], split: str) -> str:
+    """The fingerprint of a split: a canonical encoding, never ``repr`` (see ``_canonical``)."""
+    encoded = [[e.id, to_canonical(e.data, f"{split}set[{i}]")] for i, e in enumerate(examples)]
+    digest = hashlib.sha256(canonical_text(encoded).encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()[:16]
 
 
 def build_spec(
@@ -189,6 +193,7 @@ def build_spec(
     on_change: OnChange = "refuse",
     branch: str | Path | None = None,
     retry_failures: bool = False,
+    wait: bool = False,
 ) -> RunSpec:
     """The one RunSpec builder: validate and resolve every input.
 
@@ -208,13 +213,14 @@ def build_spec(
     reflection_model = _resolve_lm(reflection_lm, "reflection")
     check_usd_cap(resolved_budget.usd, [reflection_model, *_program_lms(prog)])
 
+    # Before the store opens: data without a stable encoding is refused with nothing written.
     fingerprint = run_fingerprint(components, train, val, reflection_model.model, proposer,
                                   engine, reflection, merge)
     fingerprint["code"] = code_identity(prog, met)
     store = open_run_store(run, fingerprint, {
         "search_mode": valset is None, "n_train": len(train), "n_val": len(val),
         "rollouts_limit": resolved_budget.rollout_limit, **(run_meta or {}),
-    }, on_change=on_change, branch=branch, retry_failures=retry_failures)
+    }, on_change=on_change, branch=branch, retry_failures=retry_failures, wait=wait)
     tracker = UsageTracker()
     refl = compose_lm(reflection_model, store, tracker, role="reflection")
     prog = _with_task_lm(prog, store, tracker, cache_task_lm)
@@ -250,16 +256,17 @@ def run_fingerprint(
 ) -> dict[str, Any]:
     """What a resumed run must share with the stored one: everything that decides results.
 
-    Speed-only settings (``concurrency``, the executor) are left out, so they may change.
+    Speed-only settings (``concurrency``, the executor) and the hang guard
+    (``rollout_timeout``) are left out, so they may change: recorded rollouts replay anyway.
     """
     return {
         "seed": dict(components),
-        "train": _data_hash(train),
-        "val": _data_hash(val),
+        "train": _data_hash(train, "train"),
+        "val": _data_hash(val, "val"),
         "reflection_lm": reflection_model,
         "proposer": type(proposer).__name__ if proposer is not None else "ReflectionProposer",
         "config": {
-            "EngineConfig": _without(engine, "concurrency"),
+            "EngineConfig": _without(engine, "concurrency", "rollout_timeout"),
             **config_fingerprint(reflection, merge),
         },
     }
@@ -293,6 +300,7 @@ async def aoptimize(
     on_change: OnChange = "refuse",
     branch: str | Path | None = None,
     retry_failures: bool = False,
+    wait: bool = False,
 ) -> Result:
     """Optimize the ``seed`` components of ``program`` for ``metric``.
 
@@ -307,7 +315,9 @@ async def aoptimize(
     (nothing when stderr is not one).  ``run_meta`` is stored with the run (the
     CLI keeps what it needs to resume).  ``proposer`` replaces GEPA's reflective
     mutation (baselines use this seam); ``executor`` runs the rollouts elsewhere
-    (it never changes results).
+    (it never changes results).  Only one process may write a run: another one
+    writing ``run`` is an error naming it (``RunLocked``), unless ``wait=True``
+    queues behind it.
     """
     spec = build_spec(
         seed,
@@ -329,6 +339,7 @@ async def aoptimize(
         on_change=on_change,
         branch=branch,
         retry_failures=retry_failures,
+        wait=wait,
     )
     bar = terminal_progress() if progress else None
     try:
@@ -364,6 +375,7 @@ async def asearch(
     on_change: OnChange = "refuse",
     branch: str | Path | None = None,
     retry_failures: bool = False,
+    wait: bool = False,
 ) -> Result:
     """Test-time search: optimize on ``tasks`` themselves and keep the best output per task."""
     return await aoptimize(
@@ -371,6 +383,7 @@ async def asearch(
         engine=engine, reflection=reflection, merge=merge, stop=stop, observer=observer,
         progress=progress, cache_task_lm=cache_task_lm, run_meta=run_meta, proposer=proposer,
         executor=executor, on_change=on_change, branch=branch, retry_failures=retry_failures,
+        wait=wait,
     )
 
 
@@ -386,14 +399,6 @@ def _sync_twin(fn: Callable[P, Coroutine[Any, Any, T]], name: str) -> Callable[P
     return twin
 
 
-async def _closing(coro: Coroutine[Any, Any, T]) -> T:
-    """``coro``, then close the LM clients it opened on this loop, before the loop ends."""
-    try:
-        return await coro
-    finally:
-        await close_loop_clients()
-
-
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:
     """Run ``coro`` on a loop of its own (in a thread when called from a running loop).
 
@@ -403,10 +408,54 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(_closing(coro))
+        return _run_on_own_loop(coro)
     # Called from inside a running loop (a notebook): run on a private loop in a thread.
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, _closing(coro)).result()
+        return pool.submit(_run_on_own_loop, coro).result()
+
+
+def _run_on_own_loop(coro: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` whose worker threads (sync programs and metrics) never hold up the exit.
+
+    A sync program that blocks forever cannot be killed; after its rollout timed out, or
+    after a second Ctrl-C, its thread is abandoned instead of joined.
+    """
+
+    async def main() -> T:
+        asyncio.get_running_loop().set_default_executor(_DaemonExecutor())
+        try:
+            return await coro
+        finally:
+            await close_loop_clients()  # on the loop that opened them: usable from later loops
+
+    return asyncio.run(main())
+
+
+class _DaemonExecutor(concurrent.futures.ThreadPoolExecutor):
+    """One daemon thread per call: nothing to join at shutdown or at interpreter exit.
+
+    (A ``ThreadPoolExecutor`` only because asyncio accepts no other default executor;
+    its pool is never used.)
+    """
+
+    def submit(
+        self, fn: Callable[..., T], /, *args: Any, **kwargs: Any
+    ) -> concurrent.futures.Future[T]:
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+        def work() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                future.set_result(fn(*args, **kwargs))
+            except BaseException as exc:
+                future.set_exception(exc)
+
+        threading.Thread(target=work, name="paretext-worker", daemon=True).start()
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Nothing to wait for: the threads are daemons."""
 
 
 optimize = _sync_twin(aoptimize, "optimize")

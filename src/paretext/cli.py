@@ -22,6 +22,7 @@ or a plain function (mounted as one command).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib
 import json
@@ -80,6 +81,9 @@ PLUGINS: dict[str, str] = {
     "bench": "paretext.bench:cli",
     "demo": "paretext.demo:cli",
     "models": "paretext.lm.models:cli",
+    "serve": "paretext.service._cli:serve",
+    "worker": "paretext.service._cli:worker",
+    "tenant": "paretext.service._cli:tenant",
 }
 
 _EPILOG = (
@@ -368,12 +372,15 @@ def _mark_failed(run: Path, exc: BaseException) -> None:
     """Record in the store that the run died, so ``show`` and ``report`` say so."""
     from .store import SQLiteRunStore
 
+    if isinstance(exc, asyncio.CancelledError):
+        return  # the engine recorded "interrupted" itself
     try:
         store = SQLiteRunStore(run, create=False)
     except StoreError:
         return
     try:
-        if store.info().status == "running":
+        store.open_run(store.info().fingerprint, {})  # the writer lock, or nothing to do
+        if store.info().status in ("running", "interrupted"):
             store.finish({"error": f"{type(exc).__name__}: {exc}"}, status="failed")
     except StoreError:
         pass
@@ -406,6 +413,7 @@ def _execute(
     report: bool,
     mlflow: str | None,
     reopen: _Reopen = _Reopen(),
+    wait: bool = False,
 ) -> int:
     from . import api
     from ._progress import make_observer
@@ -430,9 +438,18 @@ def _execute(
                 run_meta={"cli": settings.to_meta()},
                 **_configs(settings, loaded),
                 **reopen_kwargs,
+                wait=wait,
             )
-    except (ConfigError, ProgramSignatureError, StoreError, KeyboardInterrupt):
-        raise  # nothing ran, the store holds another run, or the run is merely interrupted
+    except KeyboardInterrupt:
+        # A second Ctrl-C (or one before the run's own handlers were in place).
+        typer.echo(
+            f"paretext: aborted; everything recorded is kept: continue with "
+            f"`paretext resume {run}`",
+            err=True,
+        )
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except (ConfigError, ProgramSignatureError, StoreError):
+        raise  # nothing ran, or the store holds another run, is locked, full or read-only
     except BaseException as exc:
         _mark_failed(target, exc)
         raise
@@ -491,6 +508,12 @@ MlflowOpt = Annotated[
         metavar="EXPERIMENT",
         help="Log the run to this MLflow experiment at the end "
         "(MLFLOW_TRACKING_URI picks the server).",
+    ),
+]
+WaitOpt = Annotated[
+    bool,
+    typer.Option(
+        "--wait", help="If another process is writing this run, wait for it instead of failing."
     ),
 ]
 ConcurrencyOpt = Annotated[
@@ -613,6 +636,7 @@ def optimize(
     json_lines: JsonOpt = False,
     report: ReportOpt = True,
     mlflow: MlflowOpt = None,
+    wait: WaitOpt = False,
 ) -> None:
     """Optimize a program's prompts; the run is stored so it can be resumed and reported."""
     mode = _mode(quiet, json_lines)
@@ -637,7 +661,7 @@ def optimize(
         reopen = _Reopen(fresh, replay_anyway, branch, retry_failures)
         code = _execute(
             settings, run or _default_run(source), mode, report=report, mlflow=mlflow,
-            reopen=reopen,
+            reopen=reopen, wait=wait,
         )
     raise typer.Exit(code)
 
@@ -671,13 +695,14 @@ def resume(
     json_lines: JsonOpt = False,
     report: ReportOpt = True,
     mlflow: MlflowOpt = None,
+    wait: WaitOpt = False,
 ) -> None:
     """Continue a run started by `paretext optimize`, exactly where it stopped."""
     mode = _mode(quiet, json_lines)
     with exit_on_errors():
         from .store import SQLiteRunStore
 
-        store = SQLiteRunStore(run, create=False)
+        store = SQLiteRunStore(run, create=False, read_only=True)
         try:
             settings = RunSettings.from_meta(store.info().meta, str(run))
         finally:
@@ -687,7 +712,9 @@ def resume(
         if concurrency is not None:
             settings = replace(settings, concurrency=concurrency)
         reopen = _Reopen(fresh, replay_anyway, branch, retry_failures)
-        code = _execute(settings, run, mode, report=report, mlflow=mlflow, reopen=reopen)
+        code = _execute(
+            settings, run, mode, report=report, mlflow=mlflow, reopen=reopen, wait=wait
+        )
     raise typer.Exit(code)
 
 
@@ -789,6 +816,9 @@ def wandb_command(
     offline: Annotated[
         bool, typer.Option("--offline", help="Write the W&B run to disk (`wandb sync` later).")
     ] = False,
+    directory: Annotated[
+        Path | None, typer.Option("--dir", help="Where W&B writes its files (default WANDB_DIR).")
+    ] = None,
 ) -> None:
     """Log a run to Weights & Biases: settings, the score curve, report and best candidate."""
     with exit_on_errors():
@@ -796,7 +826,8 @@ def wandb_command(
 
         data = load(run)
         path = log_to_wandb(
-            data, project=project, run_name=run_name, mode="offline" if offline else None
+            data, project=project, run_name=run_name, mode="offline" if offline else None,
+            directory=directory,
         )
         typer.echo(path)
         typer.echo(f"logged {data.location} to W&B project {project!r} as {path}", err=True)

@@ -39,6 +39,11 @@ def _coerce(value: Any, perfect: float) -> Feedback:
             f"metric returned {type(value).__name__}; expected Feedback, a number, "
             "(score, text) or a dict with 'score'"
         )
+    if not isinstance(fb.text, str):
+        raise MetricError(
+            f"metric returned feedback text of type {type(fb.text).__name__} ({fb.text!r:.80}); "
+            "expected a str"
+        )
     if not isinstance(fb.score, int | float) or math.isnan(fb.score):
         raise MetricError(f"metric returned a non-numeric or NaN score: {fb.score!r}")
     if not 0.0 <= fb.score <= perfect:
@@ -46,7 +51,12 @@ def _coerce(value: Any, perfect: float) -> Feedback:
             f"metric returned score {fb.score!r} outside [0, {perfect}]; if that is a valid "
             "score, set the best one: EngineConfig(perfect_score=...) or --perfect-score"
         )
+    if not isinstance(fb.objectives, Mapping):
+        kind = type(fb.objectives).__name__
+        raise MetricError(f"metric objectives must be a mapping, got {kind}")
     for name, val in fb.objectives.items():
+        if not isinstance(name, str):
+            raise MetricError(f"objective names must be strings, got {name!r}")
         if not isinstance(val, int | float) or math.isnan(val):
             raise MetricError(f"objective {name!r} is not a number: {val!r}")
     for comp, said in fb.components.items():

@@ -99,9 +99,28 @@ async def test_auth_error_is_not_chained_to_the_sdk_exception(
     fake_server.inject("unauthorized")
     with pytest.raises(LMAuthError) as info:
         await lm.chat(ChatRequest.of([{"role": "user", "content": "x"}]))
-    assert info.value.__cause__ is None and info.value.__suppress_context__
+    assert info.value.__cause__ is None and info.value.__context__ is None
     assert "Incorrect API key provided: ***" in str(info.value)
     await lm.aclose()
+
+
+async def test_no_exception_in_the_chain_holds_the_key(fake_server: FakeOpenAIServer) -> None:
+    """A logger printing the whole chain (``__context__`` included) must not print the key."""
+    lm = OpenAIClientLM("openai/fake", base_url=fake_server.base_url, api_key=KEY)
+    fake_server.inject("unauthorized")
+    with pytest.raises(LMAuthError) as info:
+        await lm.chat(ChatRequest.of([{"role": "user", "content": "x"}]))
+    await lm.aclose()
+    assert info.value.__context__ is None
+    chain, exc = [], info.value  # type: ignore[var-annotated]
+    while exc is not None:
+        chain.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    printed = "".join(
+        traceback.format_exception(type(info.value), info.value, info.value.__traceback__,
+                                   chain=True)
+    )
+    assert KEY not in printed and all(KEY not in repr(vars(e)) for e in chain)
 
 
 def test_secret_never_prints_or_pickles() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -127,3 +128,43 @@ def test_parent_is_unaffected() -> None:
 def test_bad_file_names_are_refused() -> None:
     with pytest.raises(ValueError, match="plain names"):
         run_python("pass", files={"../escape.py": "x"})
+
+
+def test_run_sandboxed_returns_output_exit_and_timing() -> None:
+    from paretext.tasks import run_sandboxed
+
+    result = run_sandboxed(
+        ["sh", "-c", "read x; echo \"$x $GREETING\" > out.txt; cat in.txt; exit 4"],
+        files={"in.txt": "from a file"},
+        env={"GREETING": "hello"},
+        stdin="from stdin\n",
+        collect=["out.txt"],
+        limits=FAST,
+    )
+    assert result.status == "error" and result.returncode == 4
+    assert result.stdout == "from a file"
+    assert dict(result.files) == {"out.txt": "from stdin hello\n"}
+    assert result.seconds > 0 and result.cpu_seconds >= 0 and result.isolation == "namespaces"
+
+
+def test_a_session_compiles_then_runs_with_gcc() -> None:
+    from paretext.tasks import Sandbox
+
+    source = '#include <stdio.h>\nint main(void) { puts("built"); return 0; }\n'
+    with Sandbox(files={"main.c": source}) as box:
+        assert box.run(["gcc", "main.c", "-o", "main"], limits=FAST).ok
+        assert box.read_bytes("main") is not None
+        ran = box.run(["./main"], limits=FAST)
+    assert ran.ok and ran.stdout == "built\n"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="no CUDA toolkit (nvcc) here")
+def test_nvcc_compiles_in_the_sandbox() -> None:
+    from paretext.tasks import Sandbox
+
+    source = "__global__ void twice(float *x) { x[threadIdx.x] *= 2; }\nint main() { return 0; }\n"
+    limits = SandboxLimits(wall_seconds=240, cpu_seconds=200, memory_bytes=None, processes=256)
+    with Sandbox(files={"k.cu": source}) as box:
+        built = box.run(["nvcc", "-O2", "k.cu", "-o", "k"], limits=limits)
+    assert built.ok, built.stderr

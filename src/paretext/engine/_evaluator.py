@@ -1,6 +1,7 @@
 """Evaluations: each (candidate, example) pair paid once, recorded once, under the limit.
 
-A pair's rollout comes from memory, then the store, then the executor;
+A pair's rollout comes from memory, then the store, then the executor (within
+``EngineConfig.rollout_timeout``, else a failed rollout);
 concurrent requests for the same pair share one run.  Store reads and writes
 run in a worker thread, off the loop.  The rollout ledger is charged here,
 as a rollout is launched, from the reservation its proposal holds.
@@ -14,9 +15,9 @@ from collections.abc import Callable, Mapping, Sequence
 from .._flight import SingleFlight
 from .._ids import ExampleId
 from .._types import Rollout
-from ..store import RunStore
+from ..store import RunStore, as_stored
 from ._budget import Reservation
-from ._executor import RolloutExecutor
+from ._executor import RolloutExecutor, failed_rollout
 
 __all__ = ["Evaluator"]
 
@@ -30,8 +31,11 @@ class Evaluator:
         store: RunStore,
         limiter: asyncio.Semaphore,
         on_charge: Callable[[], None] = lambda: None,
+        *,
+        timeout: float | None = None,
     ) -> None:
         self._executor = executor
+        self._timeout = timeout
         self._store = store
         self._limiter = limiter
         self._on_charge = on_charge
@@ -51,13 +55,28 @@ class Evaluator:
             rollout = await asyncio.to_thread(self._store.get_rollout, candidate_hash, example_id)
             if rollout is None:
                 async with self._limiter:
-                    rollout = await self._executor.run(components, candidate_hash, example_id)
+                    rollout = await self._run(components, candidate_hash, example_id)
                 await asyncio.to_thread(self._store.put_rollout, rollout)
             self._known[key] = rollout
             return rollout
 
         rollout, _shared = await self._flights.run(key, recorded_or_run)
         return rollout
+
+    async def _run(
+        self, components: Mapping[str, str], candidate_hash: str, example_id: ExampleId
+    ) -> Rollout:
+        """A cache miss, within ``rollout_timeout``, as the store will read it back (so a
+        resumed run sees exactly what this one saw)."""
+        try:
+            rollout = await asyncio.wait_for(
+                self._executor.run(components, candidate_hash, example_id), self._timeout
+            )
+        except asyncio.TimeoutError:  # the builtin TimeoutError only from Python 3.11
+            message = f"timed out after {self._timeout:g} s (EngineConfig.rollout_timeout)"
+            example = self._executor.examples[example_id]
+            rollout = failed_rollout(candidate_hash, example, f"The program {message}", message)
+        return as_stored(rollout)
 
     async def evaluate_many(
         self,

@@ -21,7 +21,7 @@ from .._types import Example, Rollout, TraceStep
 from ..metric import Metric, MetricError
 from ..program import Program
 
-__all__ = ["InProcessExecutor", "RolloutExecutor", "run_rollout"]
+__all__ = ["InProcessExecutor", "RolloutExecutor", "failed_rollout", "run_rollout"]
 
 
 def _normalise(value: Any) -> Any:
@@ -37,6 +37,10 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}{where}"
 
 
+#: What user code may raise that is still one example's failure (``sys.exit()`` included).
+USER_FAILURES = (Exception, SystemExit)
+
+
 async def run_rollout(
     program: Program,
     metric: Metric,
@@ -44,28 +48,30 @@ async def run_rollout(
     candidate_hash: str,
     example: Example,
 ) -> Rollout:
-    """Program then metric for one pair; a per-example failure is a failed Rollout, never raised."""
+    """Program then metric for one pair; a per-example failure is a failed Rollout, never raised.
+
+    Failures include an exception or ``sys.exit()`` in the program or the metric, and an
+    output that cannot be recorded (circular, non-string keys): each is one failed rollout
+    naming it, never the end of the run.
+    """
     try:
         result = await program.run(dict(components), example.data)
-    except Exception as exc:
+    except USER_FAILURES as exc:
         message = _error_text(exc)
-        return Rollout(
-            candidate_hash,
-            example.id,
-            None,
-            (),
-            0.0,
-            f"The program failed on this example: {message}",
-            error=message,
+        why = f"The program failed on this example: {message}"
+        return failed_rollout(candidate_hash, example, why, message)
+    try:
+        output = _normalise(result.output)
+        trace = tuple(
+            TraceStep(s.component, _normalise(s.inputs), _normalise(s.output), s.name)
+            for s in result.trace
         )
-    output = _normalise(result.output)
-    trace = tuple(
-        TraceStep(s.component, _normalise(s.inputs), _normalise(s.output), s.name)
-        for s in result.trace
-    )
+    except (ValueError, TypeError, RecursionError) as exc:
+        message = f"the program's output cannot be recorded: {type(exc).__name__}: {exc}"
+        return failed_rollout(candidate_hash, example, message, message)
     try:
         feedback = await metric(example.data, output, trace)
-    except Exception as exc:
+    except USER_FAILURES as exc:
         message = f"metric failed: {_error_text(exc)}"
         return Rollout(candidate_hash, example.id, output, trace, 0.0, message, error=message)
     return Rollout(
@@ -78,6 +84,11 @@ async def run_rollout(
         objectives=dict(feedback.objectives),
         component_feedback=dict(feedback.components),
     )
+
+
+def failed_rollout(candidate_hash: str, example: Example, feedback: str, error: str) -> Rollout:
+    """A rollout that produced nothing usable: score 0, ``error`` set."""
+    return Rollout(candidate_hash, example.id, None, (), 0.0, feedback, error=error)
 
 
 class RolloutExecutor(ABC):

@@ -78,7 +78,9 @@ class Engine:
         limiter = asyncio.Semaphore(cfg.concurrency)
         self._examples = {e.id: e for e in (*spec.train, *spec.val)}
         self._executor = spec.executor or InProcessExecutor()
-        self.evaluator = Evaluator(self._executor, spec.store, limiter, self._charged)
+        self.evaluator = Evaluator(
+            self._executor, spec.store, limiter, self._charged, timeout=cfg.rollout_timeout
+        )
         self.ledger = Ledger(spec.budget.rollout_limit)
         max_merges = spec.merge.max_merges if spec.merge.enabled else 0
         self.state = CommittedState(cfg.frontier, val_ids, max_merges)
@@ -108,6 +110,8 @@ class Engine:
         )
         self._started = time.monotonic()
         self._task: asyncio.Task[Any] | None = None
+        self._aborted = False  # a second stop request cancelled the run
+        self._in_flight = 0
 
     # -- public ------------------------------------------------------------------
     async def run(self) -> Result:
@@ -122,6 +126,8 @@ class Engine:
                 stop = await self._search()
         except asyncio.CancelledError:
             self._notify(lambda o: o.on_abort("interrupted", "cancelled; resume to continue"))
+            if self._aborted:  # a second Ctrl-C: the caller sees what it pressed
+                raise KeyboardInterrupt("aborted by a second stop request") from None
             raise
         except BaseException as exc:
             error = f"{type(exc).__name__}: {exc}"
@@ -129,7 +135,8 @@ class Engine:
             raise
         finally:
             await self._executor.aclose()
-        result = self.snapshot(status="finished", stop=stop).result(self.spec.store.location)
+        status = "interrupted" if stop.reason == StopReason.SIGNAL else "finished"
+        result = self.snapshot(status=status, stop=stop).result(self.spec.store.location)
         self._notify(lambda o: o.on_finish(result))
         return result
 
@@ -139,8 +146,8 @@ class Engine:
         A second request cancels the run at once; everything recorded so far is kept
         and a later run with the same path resumes from it.
         """
-        if self.stop_policy.request(Stop(kind, reason)) and self._task is not None:
-            self._task.cancel()
+        if self.stop_policy.request(Stop(kind, reason)):
+            self._abort()
 
     def snapshot(self, *, status: str = "running", stop: Stop | None = None) -> RunSnapshot:
         tracker = self.spec.tracker
@@ -193,11 +200,13 @@ class Engine:
                         break
                     in_flight.append((plan, self._runner.launch(plan)))
                     planned += 1
+                self._in_flight = len(in_flight)
                 if not in_flight:
                     return stop or Stop(StopReason.BUDGET, "budget exhausted")
                 plan, task = in_flight[0]
                 outcome = await task
                 in_flight.popleft()
+                self._in_flight = len(in_flight)
                 plan.reservation.release()
                 self._committed(self.state.apply(outcome))
         finally:
@@ -223,7 +232,18 @@ class Engine:
             self._notify(lambda o: o.on_rollouts(snapshot))
 
     def _on_signal(self, sig: signal.Signals) -> None:
-        self.request_stop(f"stopped by {sig.name}", StopReason.SIGNAL)
+        """The first signal stops planning and says what is left; a second one aborts."""
+        reason = f"stopped by {sig.name}"
+        if self.stop_policy.request(Stop(StopReason.SIGNAL, reason)):
+            self._abort()
+            return
+        in_flight = self._in_flight
+        self._notify(lambda o: o.on_stop_requested(reason, in_flight))
+
+    def _abort(self) -> None:
+        if self._task is not None:
+            self._aborted = True
+            self._task.cancel()
 
     def _notify(self, call: Callable[[EngineObserver], None]) -> None:
         for observer in self._observers:

@@ -37,6 +37,9 @@ class EngineObserver:
     def on_commit(self, snapshot: RunSnapshot, proposal: Proposal | None) -> None:
         """A proposal (or, with ``None``, the seed) was committed."""
 
+    def on_stop_requested(self, reason: str, in_flight: int) -> None:
+        """A first signal: no new proposals; the ``in_flight`` ones finish and commit."""
+
     def on_finish(self, result: Result) -> None:
         """The run ended normally."""
 

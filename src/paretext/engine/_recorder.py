@@ -7,11 +7,14 @@ its commits, each whole (the store writes one record per transaction).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Mapping
 from typing import Any
 
 from .._types import Proposal, Result
+from .._verdict import StopReason
+from ..errors import StoreError
 from ..store import RunStore
 from ._observer import EngineObserver
 from ._state import RunSnapshot
@@ -52,12 +55,16 @@ class StoreRecorder(EngineObserver):
         )
 
     def on_finish(self, result: Result) -> None:
+        # Stopped by a signal: the run is resumable, not done.
+        status = "interrupted" if result.stopped == StopReason.SIGNAL else "finished"
         total = round(self._before + result.seconds, 3)
-        self._store.finish({**run_summary(result), "seconds_total": total})
+        self._store.finish({**run_summary(result), "seconds_total": total}, status=status)
 
     def on_abort(self, status: str, error: str) -> None:
         total = round(self._before + time.monotonic() - self._started, 3)
-        self._store.finish({"error": error, "seconds_total": total}, status=status)
+        # A store that cannot be written (disk full) must not hide the error that ended the run.
+        with contextlib.suppress(StoreError):
+            self._store.finish({"error": error, "seconds_total": total}, status=status)
 
     def _event(self, kind: str, payload: Mapping[str, Any]) -> None:
         self._store.append_event(self._seq, kind, payload)

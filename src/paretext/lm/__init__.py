@@ -30,7 +30,7 @@ from ._pricing import Price, cost_usd, get_price, register_price
 from ._resolve import ComposedLM, DefaultsLM, resolve_lm
 from ._retry import RetryingLM, RetryPolicy, TimeoutLM
 from ._scripted import ScriptedLM
-from ._secrets import Secret
+from ._secrets import Secret, scrub
 from ._usage import MeteredLM, UsageTracker
 
 __all__ = [
@@ -72,5 +72,6 @@ __all__ = [
     "list_models",
     "register_price",
     "resolve_lm",
+    "scrub",
     "shared_limiters",
 ]

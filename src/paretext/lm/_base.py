@@ -80,7 +80,7 @@ class ChatRequest:
     def cache_key(self, model: str) -> str:
         """sha256 of the canonical request and model name; never includes credentials."""
         payload = canonical_json({"model": model, **self.to_json()})
-        return hashlib.sha256(payload.encode()).hexdigest()
+        return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

@@ -111,8 +111,11 @@ class LiteLLMLM:
             mapped = from_litellm(exc, model=self._model, secrets=[self._key])
             if mapped is None:
                 raise
-            raise mapped from None
-        return self._response(reply)
+        else:
+            return self._response(reply)
+        # Raised outside the handler, so neither __cause__ nor __context__ keeps the SDK's
+        # exception (whose request carries the key) for a logger that prints the chain.
+        raise mapped
 
     def _response(self, reply: Any) -> LMResponse:
         try:

@@ -167,8 +167,11 @@ class OpenAIClientLM:
             mapped = from_openai(exc, model=self._model, secrets=[self._key])
             if mapped is None:
                 raise
-            raise mapped from None
-        return self._response(completion)
+        else:
+            return self._response(completion)
+        # Raised outside the handler, so neither __cause__ nor __context__ keeps the SDK's
+        # exception (whose request carries the key) for a logger that prints the chain.
+        raise mapped
 
     def _response(self, completion: object) -> LMResponse:
         if not isinstance(completion, ChatCompletion) or not completion.choices:

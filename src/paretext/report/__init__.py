@@ -47,8 +47,8 @@ __all__ = [
     "export_dict",
     "load",
     "log_to_mlflow",
-    "mlflow_tracking_uri",
     "log_to_wandb",
+    "mlflow_tracking_uri",
     "print_summary",
     "render_html",
     "text_diff",
@@ -59,12 +59,13 @@ __all__ = [
 def load(run: str | Path | RunStore) -> ReportData:
     """:func:`collect` from a run directory (or ``.sqlite`` file) or an open store.
 
-    A path must already hold a run: nothing is created.  Safe while the run is
-    still being written by another process (SQLite WAL readers do not block).
+    A path must already hold a run: nothing is created or written (a run on a
+    read-only disk loads).  Safe while the run is still being written by another
+    process (SQLite WAL readers do not block).
     """
     if isinstance(run, RunStore):
         return collect(run)
-    store = SQLiteRunStore(run, create=False)
+    store = SQLiteRunStore(run, create=False, read_only=True)
     try:
         return collect(store)
     finally:

@@ -71,8 +71,6 @@ def _status_badge(data: ReportData) -> str:
         "failed": "failed",
         "interrupted": "interrupted (resume to continue)",
     }.get(data.status, "in progress")
-    if data.status == "running":
-        label = "in progress or interrupted"
     return f'<span class="badge {escape(data.status)}">{escape(label)}</span>'
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 from rich.console import Console, Group, RenderableType
@@ -17,6 +18,15 @@ __all__ = ["print_summary", "summary_renderables"]
 MAX_FAILURES_SHOWN = 20
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _safe(text: object) -> Text:
+    """Any text (LM-written, user-written) as plain text: control characters shown escaped
+    (an ``ESC[...`` sequence would otherwise drive the terminal) and no rich markup parsed."""
+    return Text(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text)))
+
+
 def _num(x: float | None) -> str:
     return "—" if x is None else f"{x:.3f}"
 
@@ -28,9 +38,12 @@ def _reason(reason: str) -> str:
 
 def summary_renderables(data: ReportData) -> list[RenderableType]:
     status = {"finished": "green", "failed": "red"}.get(data.status, "yellow")
-    state = data.status if data.status != "running" else "running or interrupted (no summary yet)"
+    state = {"interrupted": "interrupted (resume to continue)"}.get(data.status, data.status)
     head = Text.assemble(
-        ("run ", "bold"), (data.location or "in memory", "cyan"), "  ", (state, f"bold {status}")
+        ("run ", "bold"),
+        (_safe(data.location or "in memory").plain, "cyan"),
+        "  ",
+        (state, f"bold {status}"),
     )
     facts = Table.grid(padding=(0, 2))
     facts.add_column(style="dim")
@@ -47,7 +60,7 @@ def summary_renderables(data: ReportData) -> list[RenderableType]:
     facts.add_row("candidates", f"{len(data.candidates)} ({len(data.frontier)} on the frontier)")
     facts.add_row("proposals", f"{data.accepted} accepted, {data.rejected} rejected")
     if data.stop_reason:
-        facts.add_row("stopped", data.stop_reason)
+        facts.add_row("stopped", _safe(data.stop_reason))
     if data.seconds is not None:
         total = data.seconds_total if data.seconds_total is not None else data.seconds
         facts.add_row(
@@ -58,7 +71,7 @@ def summary_renderables(data: ReportData) -> list[RenderableType]:
 
     if best is not None:
         texts = [
-            Panel(Text(text), title=name, title_align="left", border_style="green")
+            Panel(_safe(text), title=_safe(name), title_align="left", border_style="green")
             for name, text in best.components.items()
         ]
         out.append(Panel(Group(*texts), title=f"best candidate {best.id}", title_align="left"))
@@ -76,11 +89,11 @@ def summary_renderables(data: ReportData) -> list[RenderableType]:
         for cid in data.frontier:
             c = data.candidate(cid)
             table.add_row(
-                c.id + (" ★" if c.is_best else ""),
+                _safe(c.id + (" ★" if c.is_best else "")),
                 _num(c.score),
                 f"{c.wins}/{len(data.instances)}",
-                c.origin,
-                ", ".join(c.parents) or "—",
+                _safe(c.origin),
+                _safe(", ".join(c.parents) or "—"),
             )
         out.append(table)
 
@@ -90,7 +103,7 @@ def summary_renderables(data: ReportData) -> list[RenderableType]:
         reasons.add_column(justify="right")
         reasons.add_column(overflow="fold")
         for reason, n in rejected.most_common():
-            reasons.add_row(f"{n} ×", reason)
+            reasons.add_row(f"{n} ×", _safe(reason))
         out.append(reasons)
 
     if data.usage:
@@ -99,8 +112,8 @@ def summary_renderables(data: ReportData) -> list[RenderableType]:
             usage.add_column(col, justify="left" if col in ("role", "model") else "right")
         for u in data.usage:
             usage.add_row(
-                u.role,
-                u.model,
+                _safe(u.role),
+                _safe(u.model),
                 f"{u.calls:,}",
                 f"{u.prompt_tokens:,}",
                 f"{u.completion_tokens:,}",
@@ -117,7 +130,7 @@ def summary_renderables(data: ReportData) -> list[RenderableType]:
         fails.add_column("where")
         fails.add_column("message", overflow="fold")
         for g in groups[:MAX_FAILURES_SHOWN]:
-            fails.add_row(g.kind, g.where, g.message)
+            fails.add_row(_safe(g.kind), _safe(g.where), _safe(g.message))
         out.append(fails)
         if len(groups) > MAX_FAILURES_SHOWN:
             out.append(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -53,7 +54,8 @@ def log_to_wandb(
             name=run_name or Path(data.location or "paretext").name,
             config=mlflow_params(data),
             mode=mode,
-            dir=None if directory is None else str(directory),
+            # Per run: W&B keeps its first settings for the whole process otherwise.
+            dir=str(directory) if directory is not None else os.environ.get("WANDB_DIR"),
             reinit="create_new",
             tags=[data.status],
         )

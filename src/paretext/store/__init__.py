@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ._base import SCHEMA_VERSION, EventRecord, LMCallRecord, RunInfo, RunStore
+from ._codec import as_stored
+from ._lock import RunLocked
 from ._memory import InMemoryRunStore
 from ._sqlite import SQLiteRunStore
 
@@ -14,8 +16,10 @@ __all__ = [
     "InMemoryRunStore",
     "LMCallRecord",
     "RunInfo",
+    "RunLocked",
     "RunStore",
     "SQLiteRunStore",
+    "as_stored",
     "open_store",
 ]
 

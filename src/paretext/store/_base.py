@@ -65,13 +65,20 @@ class RunStore(ABC):
     @abstractmethod
     def _write_info(self, info: RunInfo) -> None: ...
 
-    def open_run(self, fingerprint: Mapping[str, Any], meta: Mapping[str, Any]) -> bool:
-        """Start a run or check that the stored one has the same fingerprint.
+    def _claim_writer(self, wait: bool) -> None:  # noqa: B027 - an optional hook
+        """Become the only writer of this run (a backend shared between processes locks)."""
+
+    def open_run(
+        self, fingerprint: Mapping[str, Any], meta: Mapping[str, Any], *, wait: bool = False
+    ) -> bool:
+        """Claim the run, then start it or check that the stored one has the same fingerprint.
 
         Returns ``True`` when resuming (``meta`` is then merged into the stored meta).
-        Raises :class:`StoreError` naming the
-        first difference when the store holds a different run.
+        Raises :class:`StoreError` naming the first difference when the store holds a
+        different run, and ``RunLocked`` naming the other process when one is writing
+        it (``wait``: queue instead).
         """
+        self._claim_writer(wait)
         info = self._read_info()
         if info is None:
             self._write_info(RunInfo(dict(fingerprint), dict(meta), "running", None))

@@ -12,6 +12,7 @@ from .._verdict import Verdict
 from ..lm import LMResponse, Usage
 
 __all__ = [
+    "as_stored",
     "candidate_from_row",
     "candidate_to_row",
     "dumps",
@@ -20,11 +21,34 @@ __all__ = [
     "response_from_row",
     "rollout_from_row",
     "rollout_to_row",
+    "safe_text",
 ]
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=repr)
+    """JSON for a column; a lone surrogate is written escaped (``\\udcff``), so it loads back."""
+    out = json.dumps(value, ensure_ascii=False, default=repr)
+    return out if _encodable(out) else json.dumps(value, ensure_ascii=True, default=repr)
+
+
+def safe_text(value: str | None) -> str | None:
+    """A plain text column: lone surrogates (not UTF-8) written as ``\\udcff`` escapes."""
+    if value is None or _encodable(value):
+        return value
+    return value.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def as_stored(rollout: Rollout) -> Rollout:
+    """The rollout exactly as a store reads it back, so fresh and resumed runs agree."""
+    return rollout_from_row(rollout_to_row(rollout))
 
 
 def _trace_to_json(trace: tuple[TraceStep, ...]) -> list[dict[str, Any]]:
@@ -47,9 +71,9 @@ def rollout_to_row(r: Rollout) -> tuple[Any, ...]:
         dumps(r.output),
         dumps(_trace_to_json(r.trace)),
         r.score,
-        r.feedback,
+        safe_text(r.feedback),
         dumps(dict(r.objectives)),
-        r.error,
+        safe_text(r.error),
         dumps(dict(r.component_feedback)),
     )
 
@@ -108,7 +132,7 @@ def proposal_to_row(p: Proposal) -> tuple[Any, ...]:
         p.child_gate_score,
         int(p.accepted),
         p.verdict.value,
-        p.reason,
+        safe_text(p.reason),
         p.candidate_id,
     )
 
@@ -133,7 +157,7 @@ def proposal_from_row(row: tuple[Any, ...]) -> Proposal:
 def response_to_row(r: LMResponse) -> tuple[Any, ...]:
     return (
         r.model,
-        r.text,
+        safe_text(r.text),
         r.usage.prompt_tokens,
         r.usage.completion_tokens,
         r.finish_reason,

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
+import os
+import socket
 import sqlite3
 import threading
 import time
@@ -26,10 +30,15 @@ from ._codec import (
     rollout_from_row,
     rollout_to_row,
 )
+from ._lock import WriterLock, current_writer
 
 __all__ = ["SQLiteRunStore"]
 
 DB_NAME = "run.sqlite"
+
+# SQLite's primary result codes (https://sqlite.org/rescode.html), for naming a failure's cause.
+_SQLITE_PERM, _SQLITE_READONLY, _SQLITE_IOERR, _SQLITE_CORRUPT = 3, 8, 10, 11
+_SQLITE_FULL, _SQLITE_CANTOPEN, _SQLITE_NOTADB = 13, 14, 26
 
 # Migration i turns schema version i into version i + 1; version 0 is an empty file.
 MIGRATIONS: list[str] = [
@@ -87,26 +96,65 @@ def _db_path(location: str | Path) -> Path:
 
 
 class SQLiteRunStore(RunStore):
-    """A run directory (or ``.sqlite`` file).  Safe to use from several threads."""
+    """A run directory (or ``.sqlite`` file).  Safe to use from several threads.
 
-    def __init__(self, location: str | Path, *, create: bool = True) -> None:
+    ``read_only=True`` opens without writing anything (not even SQLite's ``-shm``),
+    so a run on a read-only disk can still be shown, exported and reported.  Only
+    one process at a time may write a run: :meth:`open_run` takes an exclusive lock
+    (see ``_lock.py``).
+    """
+
+    def __init__(
+        self, location: str | Path, *, create: bool = True, read_only: bool = False
+    ) -> None:
         self.path = _db_path(location)
         self.location = str(location)
+        self.read_only = read_only
         if not self.path.exists():
-            if not create:
+            if not create or read_only:
                 raise StoreError(f"no run found at {location} (expected {self.path})")
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot create the run store at {self.path}: {exc.strerror or exc}"
+                ) from None
+        if not read_only and not all(os.access(p, os.W_OK) for p in (self.path.parent, self.path)
+                                     if p.exists()):
+            raise StoreError(
+                f"the run store at {self.path} is read-only: show, export and report still work; "
+                "to run or resume it, make it writable or copy it elsewhere"
+            )
         self._lock = threading.Lock()
+        self._wal = self.path.with_name(self.path.name + "-wal")
+        self._writer = WriterLock(self.path.with_name(self.path.name + ".lock"), self.location)
         try:
-            self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.execute("PRAGMA busy_timeout=5000")
+            self._conn = self._connect()
             self._migrate()
         except sqlite3.DatabaseError as exc:
-            raise StoreError(
-                f"the run store at {self.path} is unreadable or corrupt: {exc}"
-            ) from exc
+            raise _store_error(self.path, "open", exc) from exc
+
+    def _connect(self) -> sqlite3.Connection:
+        if not self.read_only:
+            conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=5000")
+            return conn
+        uri = self.path.resolve().as_uri()
+        try:
+            conn = sqlite3.connect(
+                f"{uri}?mode=ro", uri=True, check_same_thread=False, isolation_level=None
+            )
+            conn.execute("PRAGMA user_version").fetchone()
+        except sqlite3.OperationalError:
+            # A WAL database in a directory nobody may write: no -shm can be made, and no
+            # writer can exist either, so reading it as immutable is exact.
+            conn = sqlite3.connect(
+                f"{uri}?immutable=1", uri=True, check_same_thread=False, isolation_level=None
+            )
+        conn.execute("PRAGMA busy_timeout=5000")
+        return conn
 
     # -- schema ------------------------------------------------------------------
     def _migrate(self) -> None:
@@ -115,6 +163,11 @@ class SQLiteRunStore(RunStore):
             raise StoreError(
                 f"{self.path} has schema version {version}; this paretext reads up to "
                 f"{SCHEMA_VERSION}: upgrade paretext"
+            )
+        if self.read_only and version < SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} has schema version {version} and is opened read-only: open it "
+                f"once where it can be written to upgrade it to version {SCHEMA_VERSION}"
             )
         for target in range(version, SCHEMA_VERSION):
             with self._lock:
@@ -126,7 +179,7 @@ class SQLiteRunStore(RunStore):
                     self._conn.execute(f"PRAGMA user_version = {target + 1}")
                     self._conn.execute("COMMIT")
                 except BaseException:
-                    self._conn.execute("ROLLBACK")
+                    self._rollback()
                     raise
 
     @property
@@ -134,19 +187,52 @@ class SQLiteRunStore(RunStore):
         return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
 
     # -- helpers -----------------------------------------------------------------
+    def _rollback(self) -> None:
+        # After a failed COMMIT (disk full) SQLite may have rolled back already: the
+        # error that matters is the one that got us here, not "no transaction is active".
+        with contextlib.suppress(sqlite3.Error):
+            self._conn.execute("ROLLBACK")
+
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise StoreError(f"the run store at {self.path} was opened read-only")
+
     def _write(self, sql: str, params: tuple[Any, ...]) -> None:
+        self._check_writable()
         with self._lock:
             try:
                 self._conn.execute(sql, params)
+                if not self._wal.exists():
+                    # Someone deleted the -wal file: what is written now would live only in
+                    # an unlinked file and die with this process.  Copy it into the database.
+                    self._conn.execute("PRAGMA wal_checkpoint(FULL)")
             except sqlite3.DatabaseError as exc:
-                raise StoreError(f"write to {self.path} failed: {exc}") from exc
+                raise _store_error(self.path, "write", exc) from None
 
     def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
             try:
                 return list(self._conn.execute(sql, params).fetchall())
             except sqlite3.DatabaseError as exc:
-                raise StoreError(f"read from {self.path} failed: {exc}") from exc
+                raise _store_error(self.path, "read", exc) from None
+
+    # -- the writer lock --------------------------------------------------------------
+    def _claim_writer(self, wait: bool) -> None:
+        self._check_writable()
+        self._writer.acquire(wait=wait)
+
+    def info(self) -> RunInfo:
+        """The stored run; "running" with no process writing it reads as "interrupted"."""
+        info = super().info()
+        if info.status == "running" and self.writer() is None:
+            return dataclasses.replace(info, status="interrupted")  # killed, or its disk filled
+        return info
+
+    def writer(self) -> dict[str, Any] | None:
+        """The process writing this run (pid, host, since), or ``None`` when none is."""
+        if self._writer.held:
+            return {"pid": os.getpid(), "host": socket.gethostname()}
+        return current_writer(self._writer.path)
 
     # -- run ---------------------------------------------------------------------
     def _read_info(self) -> RunInfo | None:
@@ -169,16 +255,20 @@ class SQLiteRunStore(RunStore):
         }
         if info.summary is not None:
             values["summary"] = dumps(dict(info.summary))
+        self._check_writable()
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
             try:
+                self._conn.execute("BEGIN IMMEDIATE")
                 for key, value in values.items():
                     self._conn.execute(
                         "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value)
                     )
                 self._conn.execute("COMMIT")
+            except sqlite3.DatabaseError as exc:
+                self._rollback()
+                raise _store_error(self.path, "write", exc) from None
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                self._rollback()
                 raise
 
     # -- rollouts ----------------------------------------------------------------
@@ -286,3 +376,26 @@ class SQLiteRunStore(RunStore):
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+        self._writer.release()
+
+
+def _store_error(path: Path, action: str, exc: sqlite3.DatabaseError) -> StoreError:
+    """One line naming the real cause (disk full, read-only, corrupt), never SQLite's noise."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = None if code is None else code & 0xFF  # extended codes carry the primary below
+    text = str(exc)
+    if primary == _SQLITE_FULL or "disk is full" in text:
+        cause = "the disk is full (free some space, then resume)"
+    elif primary in (_SQLITE_READONLY, _SQLITE_PERM) or "readonly" in text:
+        cause = "it is read-only (show, export and report still work; resume needs write access)"
+    elif primary in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+        cause = f"it is unreadable or corrupt ({text})"
+    elif primary == _SQLITE_CANTOPEN:
+        cause = f"SQLite cannot open it ({text}: is its directory writable?)"
+    elif primary == _SQLITE_IOERR:
+        cause = f"the disk reported an I/O error ({text})"
+    else:
+        cause = text
+    if action == "open":
+        return StoreError(f"the run store at {path} cannot be opened: {cause}")
+    return StoreError(f"cannot {action} the run store at {path}: {cause}")

@@ -18,16 +18,28 @@ from ._code import extract_code
 from ._data import TaskDataMissing
 from ._harness import TestOutcome, TestRun, run_tests
 from ._registry import get_task, list_tasks, register_task
-from ._sandbox import SandboxLimits, SandboxResult, SandboxStatus, run_python
+from ._sandbox import (
+    Isolation,
+    Sandbox,
+    SandboxLimits,
+    SandboxResult,
+    SandboxStatus,
+    SandboxUnavailable,
+    run_python,
+    run_sandboxed,
+)
 from ._task import Metric, Payload, Pools, SplitSizes, Task, TaskSplits
 
 __all__ = [
+    "Isolation",
     "Metric",
     "Payload",
     "Pools",
+    "Sandbox",
     "SandboxLimits",
     "SandboxResult",
     "SandboxStatus",
+    "SandboxUnavailable",
     "SplitSizes",
     "Task",
     "TaskDataMissing",
@@ -41,5 +53,6 @@ __all__ = [
     "math_equal",
     "register_task",
     "run_python",
+    "run_sandboxed",
     "run_tests",
 ]
