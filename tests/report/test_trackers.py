@@ -23,9 +23,13 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # SQLAlchemy's, inside MLflow
-def test_mlflow_sqlite_uri_works_and_says_where(run_dir: Path, tmp_path: Path) -> None:
+def test_mlflow_sqlite_uri_works_and_says_where(
+    run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pytest.importorskip("mlflow")
     import mlflow
+
+    monkeypatch.chdir(tmp_path)  # a database store keeps its artifacts in ./mlruns
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     result = CliRunner().invoke(app, ["mlflow", str(run_dir), "--tracking-uri", uri])
