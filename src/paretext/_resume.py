@@ -83,6 +83,7 @@ def _open(
     if stored is None:
         store.open_run(fingerprint, meta, wait=wait)
         return store
+    store.claim(wait=wait)  # another process writing it is named first, whatever changed
     if on_change == "fresh":
         return _rebuild(store, stored, fingerprint, meta, reuse=False, wait=wait)
     _check_settings(store, stored, fingerprint)
@@ -163,7 +164,6 @@ def _rebuild(
     """Start the run over at the same path; ``reuse`` copies its LM calls and good rollouts."""
     path = _sqlite_path(store, "starting a run over")
     location = store.location or str(path)
-    store.open_run(stored, {}, wait=wait)  # claims the run: no other process is writing it
     store.close()
     archived = path.with_name(f"{path.stem}.{time.strftime('%Y%m%d-%H%M%S')}{path.suffix}")
     n = 1

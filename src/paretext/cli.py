@@ -516,15 +516,6 @@ WaitOpt = Annotated[
         "--wait", help="If another process is writing this run, wait for it instead of failing."
     ),
 ]
-ConcurrencyOpt = Annotated[
-    int,
-    typer.Option(
-        "--concurrency",
-        "-j",
-        min=1,
-        help="Most rollouts and LM calls at once (never changes results).",
-    ),
-]
 FreshOpt = Annotated[
     bool,
     typer.Option(
@@ -597,7 +588,15 @@ def optimize(
             help="Model that rewrites the prompts (overrides the file's reflection_lm).",
         ),
     ] = None,
-    concurrency: ConcurrencyOpt | None = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            "--concurrency",
+            "-j",
+            min=1,
+            help="Most rollouts and LM calls at once (never changes results; default 16).",
+        ),
+    ] = None,
     run: Annotated[
         Path | None,
         typer.Option(

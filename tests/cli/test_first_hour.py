@@ -103,7 +103,7 @@ def test_flags_perfect_score_minibatch_no_merge(tmp_path: Path) -> None:
     assert errors and all("--perfect-score" in e and "task.py:" in e for e in errors), errors
     run = tmp_path / "b"
     _optimize(runner, task, run, "-q", "-b", "200", "--perfect-score", "7.5", "--minibatch", "4",
-              "--no-merge")
+              "--no-merge", "-j", "2")
     store = SQLiteRunStore(run, create=False)
     try:
         config = store.info().fingerprint["config"]

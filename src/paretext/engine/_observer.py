@@ -8,7 +8,7 @@ order, so a hook should be quick.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .._types import Proposal, Result
@@ -48,27 +48,18 @@ class EngineObserver:
 
 
 class ObserverGroup(EngineObserver):
-    """Several observers as one, called in order."""
+    """Several observers as one: every hook is called on each, in order."""
 
     def __init__(self, observers: Sequence[EngineObserver]) -> None:
         self.observers = tuple(observers)
 
-    def on_start(self, rollouts_limit: int | None) -> None:
-        for o in self.observers:
-            o.on_start(rollouts_limit)
+    def __getattribute__(self, name: str) -> Any:
+        if name.startswith("on_") and hasattr(EngineObserver, name):
+            observers = object.__getattribute__(self, "observers")
 
-    def on_rollouts(self, snapshot: RunSnapshot) -> None:
-        for o in self.observers:
-            o.on_rollouts(snapshot)
+            def each(*args: Any) -> None:
+                for o in observers:
+                    getattr(o, name)(*args)
 
-    def on_commit(self, snapshot: RunSnapshot, proposal: Proposal | None) -> None:
-        for o in self.observers:
-            o.on_commit(snapshot, proposal)
-
-    def on_finish(self, result: Result) -> None:
-        for o in self.observers:
-            o.on_finish(result)
-
-    def on_abort(self, status: str, error: str) -> None:
-        for o in self.observers:
-            o.on_abort(status, error)
+            return each
+        return object.__getattribute__(self, name)

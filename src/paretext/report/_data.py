@@ -213,9 +213,9 @@ class FailureGroup:
 
     @property
     def where(self) -> str:
-        if len(self.wheres) <= 3:
-            return ", ".join(self.wheres)
-        return f"{len(self.wheres)} places: {', '.join(self.wheres[:3])}, …"
+        """The first place, and how many more (kept short: the message needs the room)."""
+        more = len(self.wheres) - 1
+        return self.wheres[0] + (f" and {more} more" if more else "")
 
 
 def group_failures(failures: Sequence[Failure]) -> list[FailureGroup]:
