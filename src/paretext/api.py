@@ -60,6 +60,7 @@ __all__ = [
     "run_fingerprint",
     "run_sync",
     "search",
+    "sync_twin",
 ]
 
 T = TypeVar("T")
@@ -129,7 +130,7 @@ def _seed(seed: Mapping[str, str] | str, program: Program) -> dict[str, str]:
 
 
 def _budget(
-    budget: BudgetLike, n_val: int, n_components: int, reflection: ReflectionConfig
+    budget: BudgetLike, n_train: int, n_val: int, n_components: int, reflection: ReflectionConfig
 ) -> Budget:
     """The one budget resolution: a preset becomes rollouts against this data."""
     if isinstance(budget, str) or (isinstance(budget, int) and not isinstance(budget, bool)):
@@ -139,6 +140,7 @@ def _budget(
             f"budget must be a Budget, a preset name or a rollout count, got {budget!r}"
         )
     if isinstance(budget.rollouts, str):
+        # In GEPA-native units (one-minibatch proposals), whatever the search's shape.
         rollouts = preset_rollouts(budget.rollouts, n_val, n_components, reflection.minibatch_size)
         budget = replace(budget, rollouts=rollouts)
     limit = budget.rollout_limit
@@ -148,11 +150,13 @@ def _budget(
                 f"budget of {limit} rollouts is smaller than one validation pass "
                 f"({n_val} examples)"
             )
-        one_proposal = n_val + 2 * reflection.minibatch_size + n_val
+        gate = min(n_train, reflection.minibatch_size * reflection.minibatches_per_proposal)
+        one_proposal = n_val + 2 * gate + n_val
         if limit < one_proposal:
             raise ConfigError(
                 f"budget of {limit} rollouts pays for the seed's validation but not for "
-                f"one proposal; at least {one_proposal} are needed"
+                f"one proposal ({2 * gate} minibatch rollouts and a validation); at least "
+                f"{one_proposal} are needed (or fewer ReflectionConfig.minibatches_per_proposal)"
             )
     return budget
 
@@ -209,7 +213,7 @@ def build_spec(
     met = as_metric(metric, perfect_score=engine.perfect_score)
     components = _seed(seed, prog)
     train, val = _splits(trainset, valset)
-    resolved_budget = _budget(budget, len(val), len(components), reflection)
+    resolved_budget = _budget(budget, len(train), len(val), len(components), reflection)
     reflection_model = _resolve_lm(reflection_lm, "reflection")
     check_usd_cap(resolved_budget.usd, [reflection_model, *_program_lms(prog)])
 
@@ -222,8 +226,8 @@ def build_spec(
         "rollouts_limit": resolved_budget.rollout_limit, **(run_meta or {}),
     }, on_change=on_change, branch=branch, retry_failures=retry_failures, wait=wait)
     tracker = UsageTracker()
-    refl = compose_lm(reflection_model, store, tracker, role="reflection")
-    prog = _with_task_lm(prog, store, tracker, cache_task_lm)
+    refl = compose_lm(reflection_model, store, tracker, role="reflection", hedge=engine.hedge)
+    prog = _with_task_lm(prog, store, tracker, cache=cache_task_lm, hedge=engine.hedge)
     return RunSpec(
         seed_components=components, train=train, val=val, program=prog, metric=met,
         reflection_lm=refl, store=store, budget=resolved_budget, engine=engine,
@@ -237,10 +241,13 @@ def _program_lms(prog: Program) -> list[LM]:
     return [prog.lm] if isinstance(prog, Pipeline) else []
 
 
-def _with_task_lm(prog: Program, store: RunStore, tracker: UsageTracker, cache: bool) -> Program:
+def _with_task_lm(
+    prog: Program, store: RunStore, tracker: UsageTracker, *, cache: bool, hedge: bool
+) -> Program:
     """A pipeline's LM composed for the run (recorded, metered); other programs as they are."""
     if isinstance(prog, Pipeline):
-        return prog.with_lm(compose_lm(prog.lm, store, tracker, role="task", cache=cache))
+        lm = compose_lm(prog.lm, store, tracker, role="task", cache=cache, hedge=hedge)
+        return prog.with_lm(lm)
     return prog
 
 
@@ -256,7 +263,7 @@ def run_fingerprint(
 ) -> dict[str, Any]:
     """What a resumed run must share with the stored one: everything that decides results.
 
-    Speed-only settings (``concurrency``, the executor) and the hang guard
+    Speed-only settings (``concurrency``, ``hedge``, the executor) and the hang guard
     (``rollout_timeout``) are left out, so they may change: recorded rollouts replay anyway.
     """
     return {
@@ -266,7 +273,7 @@ def run_fingerprint(
         "reflection_lm": reflection_model,
         "proposer": type(proposer).__name__ if proposer is not None else "ReflectionProposer",
         "config": {
-            "EngineConfig": _without(engine, "concurrency", "rollout_timeout"),
+            "EngineConfig": _without(engine, "concurrency", "hedge", "rollout_timeout"),
             **config_fingerprint(reflection, merge),
         },
     }
@@ -387,7 +394,7 @@ async def asearch(
     )
 
 
-def _sync_twin(fn: Callable[P, Coroutine[Any, Any, T]], name: str) -> Callable[P, T]:
+def sync_twin(fn: Callable[P, Coroutine[Any, Any, T]], name: str) -> Callable[P, T]:
     """The sync twin of ``fn``: the same typed signature, run to completion on its own loop."""
 
     @functools.wraps(fn)
@@ -458,6 +465,6 @@ class _DaemonExecutor(concurrent.futures.ThreadPoolExecutor):
         """Nothing to wait for: the threads are daemons."""
 
 
-optimize = _sync_twin(aoptimize, "optimize")
-apply = _sync_twin(aapply, "apply")
-search = _sync_twin(asearch, "search")
+optimize = sync_twin(aoptimize, "optimize")
+apply = sync_twin(aapply, "apply")
+search = sync_twin(asearch, "search")

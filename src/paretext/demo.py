@@ -111,6 +111,7 @@ async def _arun(
                 # busy without planning far ahead of what has been learned.
                 engine=EngineConfig(seed=settings.seed, concurrency=4, proposals_in_flight=2),
                 reflection=ReflectionConfig(
+                    minibatches_per_proposal=1,  # the classic loop the README's figures ran
                     max_tokens=settings.reflection_max_tokens,
                     max_chars_per_example=settings.reflection_chars_per_example,
                 ),

@@ -72,9 +72,18 @@ class FunctionProgram:
 
     Sync or async.  Without a trace argument, one untagged step (example in,
     output out) is recorded, so reflection still sees inputs and outputs.
+    ``inputs`` names the example fields the function reads: that step then
+    records only those, so a label the function never reads (the gold answer,
+    an id) is never shown to the reflection LM.
     """
 
-    def __init__(self, fn: Callable[..., Any], *, components: Sequence[str] | None = None) -> None:
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        *,
+        components: Sequence[str] | None = None,
+        inputs: Sequence[str] | None = None,
+    ) -> None:
         if not callable(fn):
             raise ProgramSignatureError(f"program must be callable, got {type(fn).__name__}")
         arity = positional_arity(fn)
@@ -87,6 +96,7 @@ class FunctionProgram:
         self._wants_trace = arity is None or arity == 3
         self._async = is_async(fn)
         self._components = frozenset(components) if components is not None else None
+        self._inputs = None if inputs is None else tuple(inputs)
 
     @property
     def fn(self) -> Callable[..., Any]:
@@ -105,7 +115,10 @@ class FunctionProgram:
             output = await self._fn(*args)
         else:
             output = await asyncio.to_thread(self._fn, *args)
-        steps = trace.steps or (TraceStep(component=None, inputs=example, output=output),)
+        read = example
+        if self._inputs is not None and isinstance(example, Mapping):
+            read = {k: example[k] for k in self._inputs if k in example}
+        steps = trace.steps or (TraceStep(component=None, inputs=read, output=output),)
         return ProgramOutput(output=output, trace=steps)
 
 

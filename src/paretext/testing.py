@@ -10,8 +10,9 @@ reproducible.
 
 from __future__ import annotations
 
+import random
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -81,21 +82,40 @@ class RuleWorld:
         )
 
 
-def rule_reflector(max_rules_per_reply: int | None = None, *, latency: float = 0.0) -> ScriptedLM:
-    """A reflection LM that adds the rules named in the prompt's feedback (merges union them)."""
+def rule_reflector(
+    max_rules_per_reply: int | None = None,
+    *,
+    latency: float = 0.0,
+    keep_old: int | None = None,
+) -> ScriptedLM:
+    """A reflection LM that adds the rules named in the prompt's feedback.
+
+    Merges union the rules of the two versions they are shown, syntheses the rules of
+    the instruction and of every version they are shown (they are told to keep both).  With
+    ``keep_old=k`` it forgets as real LLMs do when they rewrite an instruction:
+    only ``k`` of the old rules survive a rewrite, which ones depending on the
+    prompt (so two reflections on different examples forget different rules).
+    """
 
     def respond(request: ChatRequest) -> str:
         prompt = request.messages[-1].content
         blocks = _FENCED.findall(prompt)
         current = blocks[0].strip() if blocks else ""
         if "Version A" in prompt:  # a merge: union of both versions' rules
-            rules = sorted({int(m) for b in blocks[:2] for m in _RULE.findall(b)})
-            return "```\nSolve it. " + " ".join(f"RULE-{r}" for r in rules) + "\n```"
+            return _rules_text(r for b in blocks[:2] for r in _RULE.findall(b))
+        if "Version 1:" in prompt:  # a synthesis: the original and every version, united
+            return _rules_text(r for b in blocks for r in _RULE.findall(b))
         feedback = "\n".join(line for line in prompt.splitlines() if line.startswith("Feedback:"))
-        have = {int(m) for m in _RULE.findall(current)}
+        have = sorted({int(m) for m in _RULE.findall(current)})
+        if keep_old is not None and len(have) > keep_old:
+            have = random.Random(prompt).sample(have, keep_old)
         wanted = [int(m) for m in _RULE.findall(feedback) if int(m) not in have]
         wanted = sorted(set(wanted))[:max_rules_per_reply]
-        rules = sorted(have | set(wanted))
-        return "```\nSolve it. " + " ".join(f"RULE-{r}" for r in rules) + "\n```"
+        return _rules_text([*have, *wanted])
 
     return ScriptedLM(respond, model="scripted-reflector", latency=latency)
+
+
+def _rules_text(rules: Iterable[int | str]) -> str:
+    ordered = sorted({int(r) for r in rules})
+    return "```\nSolve it. " + " ".join(f"RULE-{r}" for r in ordered) + "\n```"

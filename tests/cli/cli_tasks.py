@@ -8,12 +8,12 @@ from pathlib import Path
 TASK = """
 from paretext.testing import RuleWorld, rule_reflector
 
-world = RuleWorld()
+world = RuleWorld(n=60, categories=20)  # the `golden` fixture's run
 data = world.examples()
 seed = {"system": "Solve it."}
 metric = world.metric
-trainset = data[:15]
-valset = data[15:]
+trainset = data[:30]
+valset = data[30:]
 reflection_lm = rule_reflector(1)
 {program}
 """

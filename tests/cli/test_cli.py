@@ -82,7 +82,7 @@ def test_optimize_show_report_export(
     for needle in (
         "finished",
         f"best candidate {golden.best.id}",
-        golden.best.components["system"],
+        golden.best.components["system"][:30],  # long texts wrap
         "frontier",
         f"{golden.rollouts_used} / 200",
         "scripted-refle",
@@ -124,7 +124,7 @@ def test_json_lines(runner: CliRunner, task_file: Path, tmp_path: Path, golden: 
         "finish"
     ]
     commits = events[1:-1]
-    assert commits[0]["kind"] == "seed" and commits[0]["rollouts"] == 15
+    assert commits[0]["kind"] == "seed" and commits[0]["rollouts"] == 30
     assert [c["best_score"] for c in commits] == sorted(c["best_score"] for c in commits)
     assert commits[-1]["proposals_accepted"] == accepted
     assert commits[-1]["proposals_rejected"] == len(proposals) - accepted

@@ -13,7 +13,7 @@ import paretext as pt
 from paretext._progress import JsonLinesProgress, Quiet, RichProgress, make_observer
 from paretext.testing import RuleWorld, rule_reflector
 
-WORLD = RuleWorld()
+WORLD = RuleWorld(n=60, categories=20)  # the `golden` fixture's run
 DATA = WORLD.examples()
 
 
@@ -22,8 +22,8 @@ def _run(observer: pt.EngineObserver, reflector: pt.LM | None = None) -> pt.Resu
         {"system": "Solve it."},
         WORLD.program,
         WORLD.metric,
-        DATA[:15],
-        DATA[15:],
+        DATA[:30],
+        DATA[30:],
         reflection_lm=reflector or rule_reflector(1),
         budget=200,
         observer=observer,
@@ -50,7 +50,7 @@ def test_rich_progress_shows_bar_status_and_summary(golden: pt.Result) -> None:
     assert (
         f"{len(result.candidates)}; proposals {accepted} accepted, {rejected} rejected" in summary
     )
-    assert "budget exhausted" in summary and "reflection:scripted-reflector" in summary
+    assert golden.stop_reason in summary and "reflection:scripted-reflector" in summary
     paid = sum(u.prompt_tokens + u.completion_tokens for u in result.usage)
     assert observer.last is not None and observer.last.tokens == paid > 0
 
@@ -64,14 +64,14 @@ def test_rich_progress_erases_itself_on_error() -> None:
     assert err.getvalue().strip() == ""
 
 
-def test_json_lines_one_object_per_commit() -> None:
+def test_json_lines_one_object_per_commit(golden: pt.Result) -> None:
     stream = io.StringIO()
     result = _run(JsonLinesProgress(stream=stream))
     events = [json.loads(line) for line in stream.getvalue().splitlines()]
     # The seed's commit, then one per proposal, the rejected duplicates included.
     assert [e["event"] for e in events].count("commit") == 1 + len(result.proposals)
     assert events[0] == {"event": "start", "rollouts_limit": 200}
-    assert events[-1]["stop_reason"] == "budget exhausted"
+    assert events[-1]["stop_reason"] == golden.stop_reason
     assert events[1]["cost_usd"] == 0.0 and events[1]["tokens"] == 0  # the seed paid no LM call
     assert events[-2]["tokens"] > 0
 

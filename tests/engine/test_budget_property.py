@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import paretext as pt
+from paretext.engine import replay
 from paretext.lm import ChatRequest
 from paretext.testing import RuleWorld, rule_reflector
 
@@ -35,28 +36,45 @@ class CountingProgram:
     n_val=st.integers(min_value=1, max_value=12),
     minibatch=st.integers(min_value=1, max_value=5),
     in_flight=st.integers(min_value=1, max_value=6),
+    width=st.integers(min_value=1, max_value=8),
+    forgets=st.booleans(),
+    skip_perfect=st.booleans(),
 )
 def test_budget_is_never_exceeded(
-    extra: int, fail_every: int, garbage_replies: bool, n_val: int, minibatch: int, in_flight: int
+    extra: int,
+    fail_every: int,
+    garbage_replies: bool,
+    n_val: int,
+    minibatch: int,
+    in_flight: int,
+    width: int,
+    forgets: bool,
+    skip_perfect: bool,
 ) -> None:
     world = RuleWorld(n=10 + n_val, categories=5)
     program = CountingProgram(world, fail_every)
-    limit = 2 * n_val + 2 * minibatch + extra
+    limit = 2 * n_val + 2 * min(10, minibatch * width) + extra  # one proposal at least
     reflector = (
         pt.ScriptedLM(lambda r: "no fences, just chatter" if r.sample % 2 else "```\nhi\n```")
         if garbage_replies
-        else rule_reflector(1)
+        else rule_reflector(1, keep_old=1 if forgets else None)
     )
+    store = pt.InMemoryRunStore()
     result = world.optimize(
         train=10,
         program=program,
         reflection_lm=reflector,
         budget=limit,
-        reflection=pt.ReflectionConfig(minibatch_size=minibatch),
+        reflection=pt.ReflectionConfig(
+            minibatch_size=minibatch, minibatches_per_proposal=width, skip_perfect=skip_perfect
+        ),
         engine=pt.EngineConfig(proposals_in_flight=in_flight, fail_fast_after=n_val + 1),
+        run=store,
     )
     assert result.rollouts_used <= limit
     assert program.calls <= result.rollouts_used
+    # What the store replays is what the run committed, rollout for rollout.
+    assert replay(store).rollouts_committed == result.rollouts_used
 
 
 def test_every_failure_is_reported() -> None:

@@ -88,7 +88,14 @@ def test_rejected_texts_are_shown_to_later_reflections(world: RuleWorld) -> None
 def test_merge_never_pairs_a_candidate_with_its_ancestor_nor_repeats_a_pair(
     world: RuleWorld,
 ) -> None:
-    result = run(world, budget=600, merge=pt.MergeConfig(max_merges=10))
+    # Four one-minibatch proposals in flight grow several lineages, which merges recombine.
+    result = run(
+        world,
+        budget=600,
+        merge=pt.MergeConfig(max_merges=10),
+        engine=pt.EngineConfig(seed=3, proposals_in_flight=4),
+        reflection=pt.ReflectionConfig(minibatches_per_proposal=1),
+    )
     merges = [p for p in result.proposals if p.kind == "merge"]
     assert merges, "the run should have tried merges"
     pairs = [frozenset(p.parents) for p in merges]
@@ -136,8 +143,10 @@ def test_search_mode_reuses_validation_rollouts_for_minibatches() -> None:
 
 
 def test_stop_conditions(world: RuleWorld, tmp_path: Any) -> None:
-    assert run(world, stop=pt.StopConfig(max_proposals=3)).stop_reason == "max_proposals=3 reached"
-    assert len(run(world, stop=pt.StopConfig(max_proposals=3)).proposals) == 3
+    slow = {"reflection": pt.ReflectionConfig(minibatches_per_proposal=1)}  # no early perfection
+    capped = run(world, stop=pt.StopConfig(max_proposals=3), **slow)
+    assert capped.stop_reason == "max_proposals=3 reached" and len(capped.proposals) == 3
+    assert capped.stopped is pt.StopReason.MAX_PROPOSALS
     hit = run(world, budget=2000, stop=pt.StopConfig(score_threshold=0.5))
     assert hit.stop_reason.startswith("score threshold") and hit.best.score >= 0.5
     stuck = run(

@@ -22,7 +22,9 @@ seed = {{"system": "Solve it."}}
 metric = world.metric
 trainset = data[:15]
 valset = data[15:]
-reflection_lm = rule_reflector(1)
+# Replies take a while too: the default search needs few proposals, and a run must last
+# long enough to be signalled or to meet a second writer.
+reflection_lm = rule_reflector(1, latency=0.3)
 
 {program}
 """

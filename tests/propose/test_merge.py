@@ -74,7 +74,7 @@ def test_engine_merges_specialists_into_one_candidate_that_solves_both() -> None
         if "Version A" in prompt:
             return "```\nUse [A] then [B].\n```"
         # Each lineage learns one rule only: the first one named in its feedback.
-        return "```\nUse [A].\n```" if request.sample // 1000 % 2 == 0 else "```\nUse [B].\n```"
+        return "```\nUse [A].\n```" if request.sample // 100_000 % 2 == 0 else "```\nUse [B].\n```"
 
     result = pt.optimize(
         {"system": "Solve."},
@@ -85,6 +85,7 @@ def test_engine_merges_specialists_into_one_candidate_that_solves_both() -> None
         reflection_lm=pt.ScriptedLM(reflect),
         budget=200,
         engine=pt.EngineConfig(proposals_in_flight=2),
+        reflection=pt.ReflectionConfig(minibatches_per_proposal=1),
     )
     merges = [p for p in result.proposals if p.kind == "merge" and p.accepted]
     assert merges

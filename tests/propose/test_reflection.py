@@ -69,3 +69,57 @@ def test_already_evaluated_is_exact_for_one_component_and_silent_for_several() -
     assert one.already_evaluated("a", "A2") and not one.already_evaluated("a", "A3")
     both = MutationRequest(0, parent, ("a", "b"), [], [], {}, (parent,), known_hashes=known)
     assert not both.already_evaluated("a", "A2")
+
+
+def test_the_reflection_sees_what_the_program_read_never_the_label_and_each_output_once() -> None:
+    """A date question with its gold answer in the example: the program reads the question
+    only, so the reflection prompt holds no answer and no id unless the feedback says it."""
+    prompts: list[str] = []
+
+    def reflect(request: pt.ChatRequest) -> str:
+        prompts.append(request.messages[-1].content)
+        return "```\nAnswer with a date as MM/DD/YYYY.\n```"
+
+    task = pt.ScriptedLM(lambda r: "04/18/1985", model="task")
+    examples = [
+        {"id": 160 + i, "question": f"What day was it {i} days before 04/18/1985?",
+         "answer": f"04/{17 - i:02d}/1985"}
+        for i in range(4)
+    ]
+
+    def metric(example: dict[str, object], output: str) -> pt.Feedback:
+        right = output == example["answer"]
+        # The metric puts the label into the feedback for the first example only.
+        says = f" The answer is {example['answer']}." if example["id"] == 160 else ""
+        return pt.Feedback(float(right), ("Correct." if right else "Wrong date.") + says)
+
+    pt.optimize(
+        {"system": "Answer the question."},
+        pt.ChatProgram(task, template="{question}"),
+        metric,
+        examples,
+        examples,
+        reflection_lm=pt.ScriptedLM(reflect),
+        budget=40,
+        stop=pt.StopConfig(max_proposals=1),
+        reflection=pt.ReflectionConfig(minibatch_size=4, minibatches_per_proposal=1),
+    )
+    (prompt,) = prompts
+    assert "What day was it 1 days before 04/18/1985?" in prompt  # what the program read
+    assert '"id"' not in prompt and '"answer"' not in prompt and "160" not in prompt
+    assert "The answer is 04/17/1985." in prompt  # where the metric chose to put a label
+    for ex in examples[1:]:
+        assert str(ex["answer"]) not in prompt
+    assert prompt.count("04/18/1985") - prompt.count("before 04/18/1985") == 4  # once each
+    assert "Assistant's answer" not in prompt
+
+
+def test_declared_inputs_keep_a_function_programs_label_out_of_the_prompt() -> None:
+    program = pt.FunctionProgram(lambda c, ex: "OUT-1", inputs=("question",))
+    out = asyncio.run(program.run({"system": "s"}, {"id": 7, "question": "q?", "answer": "a"}))
+    (step,) = out.trace
+    assert step.inputs == {"question": "q?"}
+    r = Rollout("h", ExampleId("e"), "OUT-1", out.trace, 0.0, "wrong")
+    text = proposer().render_example(1, "system", {"id": 7, "question": "q?", "answer": "a"}, r)
+    assert "q?" in text and "answer" not in text and "7" not in text
+    assert text.count("OUT-1") == 1  # the output once

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+import paretext as pt
 from paretext.lm import ChatRequest, ScriptedLM
 from paretext.testing import RuleWorld, rule_reflector
 
@@ -20,14 +21,20 @@ SEED = {"system": "Solve it."}
 _FENCED = re.compile(r"```\n?(.*?)```", re.S)
 
 
-def clean_run(path: Path) -> Path:
-    """10 candidates (3 merges), frontier (c8, c9), best c9; 12 proposals, 3 rejected as duplicates.
+#: GEPA's classic shape, one minibatch per proposal and four proposals in flight: it grows
+#: several lineages, merges and in-flight duplicates, which is what a report must show.
+CLASSIC: dict[str, Any] = {
+    "engine": pt.EngineConfig(proposals_in_flight=4),
+    "reflection": pt.ReflectionConfig(minibatches_per_proposal=1),
+}
 
-    Proposals are planned four in flight; three times, one writes the text an earlier proposal
-    still in flight is already evaluating, and is dropped before its gate
-    (``same text as proposal N, still in flight``).
+
+def clean_run(path: Path) -> Path:
+    """The ``golden_classic`` run, on disk: merges, and proposals planned four in flight of
+    which some write the text an earlier one still in flight is evaluating and are dropped
+    before their gate (``same text as proposal N, still in flight``).
     """
-    WORLD.optimize(train=15, budget=200, run=path)
+    WORLD.optimize(train=15, budget=200, run=path, **CLASSIC)
     return path
 
 
@@ -54,7 +61,8 @@ def stubborn_reflector() -> ScriptedLM:
 def messy_run(path: Path) -> Path:
     """Failed rollouts (ex17, ex29 always raise) and unusable reflections."""
     WORLD.optimize(
-        train=15, budget=300, run=path, program=flaky_program, reflection_lm=stubborn_reflector()
+        train=15, budget=300, run=path, program=flaky_program, reflection_lm=stubborn_reflector(),
+        **CLASSIC,
     )
     return path
 
@@ -76,6 +84,12 @@ def partial_run(path: Path, commits: int = 4) -> Path:
     )
     assert done.returncode == 17, done.stderr  # killed_worker.DIED
     return path
+
+
+@pytest.fixture(scope="session")
+def golden_classic() -> pt.Result:
+    """The clean run, made in memory by the engine: what the report of ``clean`` must say."""
+    return WORLD.optimize(train=15, budget=200, **CLASSIC)
 
 
 @pytest.fixture(scope="session")

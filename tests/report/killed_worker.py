@@ -31,5 +31,12 @@ class DieAfter(EngineObserver):
 
 if __name__ == "__main__":
     run_dir, commits = sys.argv[1], int(sys.argv[2])
-    RuleWorld().optimize(train=15, budget=200, run=run_dir, observer=DieAfter(commits))
+    RuleWorld().optimize(
+        train=15,
+        budget=200,
+        run=run_dir,
+        observer=DieAfter(commits),
+        engine=pt.EngineConfig(proposals_in_flight=4),  # the clean run's (conftest.CLASSIC)
+        reflection=pt.ReflectionConfig(minibatches_per_proposal=1),
+    )
     sys.exit("the run finished before it could die")

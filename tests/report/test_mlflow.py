@@ -23,7 +23,7 @@ def tracking_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def test_params_metrics_and_artifacts(
-    clean: Path, tracking_uri: str, tmp_path: Path, golden: pt.Result
+    clean: Path, tracking_uri: str, tmp_path: Path, golden_classic: pt.Result
 ) -> None:
     data = load(clean)
     run_id = log_to_mlflow(data, tracking_uri=tracking_uri, experiment="paretext-test")
@@ -35,22 +35,22 @@ def test_params_metrics_and_artifacts(
     assert params["config.EngineConfig.selector"] == "pareto"
     assert params["config.ReflectionConfig.minibatch_size"] == "3"
     assert params["n_val"] == "15"
-    assert run.data.tags["paretext.best"] == golden.best.id
+    assert run.data.tags["paretext.best"] == golden_classic.best.id
 
     history = client.get_metric_history(run_id, "candidate_score")
-    assert len(history) == len(data.candidates) == len(golden.candidates)
+    assert len(history) == len(data.candidates) == len(golden_classic.candidates)
     assert [m.step for m in history] == [p.rollouts for p in data.curve if p.accepted]
     assert [m.value for m in history] == [c.score for c in data.candidates]
     best = client.get_metric_history(run_id, "best_score")
-    assert best[-1].value == pytest.approx(golden.best.score)
-    assert run.data.metrics["final_best_score"] == pytest.approx(golden.best.score)
-    assert run.data.metrics["rollouts_used"] == data.rollouts_used == golden.rollouts_used
+    assert best[-1].value == pytest.approx(golden_classic.best.score)
+    assert run.data.metrics["final_best_score"] == pytest.approx(golden_classic.best.score)
+    assert run.data.metrics["rollouts_used"] == data.rollouts_used == golden_classic.rollouts_used
 
     names = {a.path for a in client.list_artifacts(run_id)}
     assert names == {"report.html", "best_candidate.json", "export.json"}
     local = Path(client.download_artifacts(run_id, "best_candidate.json", str(tmp_path)))
     assert json.loads(local.read_text())["components"] == {
-        "system": golden.best.components["system"]
+        "system": golden_classic.best.components["system"]
     }
 
 

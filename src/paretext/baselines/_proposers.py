@@ -106,6 +106,7 @@ class _LMRewriter(MutationProposer):
             attempts=self.attempts,
             temperature=self.temperature,
             max_tokens=self.max_tokens,
+            draw=request.draw,
         )
 
 
@@ -212,6 +213,8 @@ class BootstrapFewShotProposer(MutationProposer):
     successful rollout gives nothing to add, which is reported as an unusable
     proposal (:class:`~paretext.errors.ReflectionParseError`).
     """
+
+    uses_lm = False
 
     def __init__(self, *, max_demos: int = 4, per_proposal: int = 2, success: float = 1.0,
                  max_chars: int = 1200) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from ._budget import Ledger, Reservation
 from ._executor import InProcessExecutor, RolloutExecutor, run_rollout
 from ._frontier import dominates, pareto_frontier, sample_by_unique_wins, unique_wins
-from ._loop import Engine, RunSpec
+from ._loop import Engine
 from ._observer import EngineObserver, ObserverGroup
 from ._planner import Plan, Planner
 from ._recorder import StoreRecorder
@@ -31,6 +31,7 @@ from ._selection import (
     candidate_selector,
     component_selector,
 )
+from ._spec import RunSpec
 from ._state import Commit, CommittedState, Outcome, RunSnapshot, frontier_keys
 from ._stop import Stop, StopPolicy
 

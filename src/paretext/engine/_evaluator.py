@@ -78,6 +78,31 @@ class Evaluator:
             rollout = failed_rollout(candidate_hash, example, f"The program {message}", message)
         return as_stored(rollout)
 
+    def launch(
+        self,
+        components: Mapping[str, str],
+        candidate_hash: str,
+        ids: Sequence[ExampleId],
+        reservation: Reservation,
+        paid: frozenset[ExampleId] | None = None,
+    ) -> list[asyncio.Task[Rollout]]:
+        """Start evaluating ``ids``; charge ``reservation`` for those in ``paid`` (or all)."""
+        tasks = []
+        for ex in ids:
+            task = asyncio.ensure_future(self.evaluate(components, candidate_hash, ex))
+            if paid is None or ex in paid:
+                reservation.charge(1)
+                self.running += 1
+                task.add_done_callback(self._finished)
+            tasks.append(task)
+        self._on_charge()
+        return tasks
+
+    def _finished(self, _task: asyncio.Task[Rollout]) -> None:
+        """A charged rollout is done: progress counts it now."""
+        self.running -= 1
+        self._on_charge()
+
     async def evaluate_many(
         self,
         components: Mapping[str, str],
@@ -86,25 +111,9 @@ class Evaluator:
         reservation: Reservation,
         paid: frozenset[ExampleId] | None = None,
     ) -> dict[Key, Rollout]:
-        """Evaluate ``ids``; charge ``reservation`` for those in ``paid`` (all when ``None``)."""
-        charged = [paid is None or ex in paid for ex in ids]
-        reservation.charge(sum(charged))
-        self.running += sum(charged)
-        self._on_charge()
+        """Evaluate ``ids`` (see :meth:`launch`), all of them."""
         rollouts = await asyncio.gather(
-            *(
-                self._counted(components, candidate_hash, ex) if c
-                else self.evaluate(components, candidate_hash, ex)
-                for ex, c in zip(ids, charged, strict=True)
-            )
+            *self.launch(components, candidate_hash, ids, reservation, paid)
         )
         return {(candidate_hash, r.example_id): r for r in rollouts}
 
-    async def _counted(
-        self, components: Mapping[str, str], candidate_hash: str, example_id: ExampleId
-    ) -> Rollout:
-        try:
-            return await self.evaluate(components, candidate_hash, example_id)
-        finally:
-            self.running -= 1
-            self._on_charge()

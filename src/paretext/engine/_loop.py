@@ -16,23 +16,17 @@ import contextlib
 import signal
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
-from .._config import Budget, EngineConfig, MergeConfig, ReflectionConfig, StopConfig
 from .._ids import content_hash
-from .._types import Example, Proposal, Result
+from .._types import Proposal, Result
 from .._verdict import StopReason
 from ..errors import EvaluationsFailed
-from ..lm import LM, UsageTracker
-from ..metric import Metric
-from ..program import Program
-from ..propose import MergeProposer, MutationProposer, ReflectionProposer
-from ..store import RunStore
+from ..propose import MergeProposer, ReflectionProposer
 from ._budget import Ledger
 from ._evaluator import Evaluator
-from ._executor import InProcessExecutor, RolloutExecutor
+from ._executor import InProcessExecutor
 from ._observer import EngineObserver
 from ._planner import Plan, Planner
 from ._proposals import ProposalRunner
@@ -40,34 +34,13 @@ from ._recorder import StoreRecorder
 from ._sampling import EpochSampler
 from ._selection import candidate_selector, component_selector
 from ._signals import stop_on_signals
+from ._spec import RunSpec
 from ._state import CommittedState, Outcome, RunSnapshot
 from ._stop import Stop, StopPolicy
 
-__all__ = ["Engine", "RunSpec"]
+__all__ = ["Engine"]
 
 LM_FAILURE_LIMIT = 5
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """Everything one run needs, validated and resolved (by :func:`paretext.api.build_spec`)."""
-
-    seed_components: Mapping[str, str]
-    train: Sequence[Example]
-    val: Sequence[Example]
-    program: Program
-    metric: Metric
-    reflection_lm: LM
-    store: RunStore
-    budget: Budget
-    engine: EngineConfig = field(default_factory=EngineConfig)
-    reflection: ReflectionConfig = field(default_factory=ReflectionConfig)
-    merge: MergeConfig = field(default_factory=MergeConfig)
-    stop: StopConfig = field(default_factory=StopConfig)
-    tracker: UsageTracker = field(default_factory=UsageTracker)
-    search_mode: bool = False
-    proposer: MutationProposer | None = None
-    executor: RolloutExecutor | None = None
 
 
 class Engine:
@@ -101,6 +74,7 @@ class Engine:
             merge_gate_size=spec.merge.gate_size,
             seed=cfg.seed,
             reads_parent=proposer.reads_rollouts,
+            minibatches=spec.reflection.minibatches_per_proposal if proposer.uses_lm else 1,
         )
         # Proposals in a row that spend no rollout (skipped, unusable reflection) before giving up:
         # without this, a run whose minibatches are all cached could propose forever for free.
@@ -166,22 +140,32 @@ class Engine:
 
     # -- the loop ----------------------------------------------------------------
     async def _commit_seed(self) -> None:
+        """Validate the seed; the first rollouts probe it, so a program that fails on every
+        example stops the run before the rest is spent (the rest starts at the first success).
+        """
         components, val_ids = dict(self.spec.seed_components), self.state.val_ids
         seed_hash = content_hash(components)
         reservation = self.ledger.reserve(len(val_ids))
         probe = val_ids[: max(1, min(self.spec.engine.fail_fast_after, len(val_ids)))]
-        first = await self.evaluator.evaluate_many(components, seed_hash, probe, reservation)
-        if all(r.failed for r in first.values()):
-            errors = [r.error or "" for r in first.values()]
-            raise EvaluationsFailed(
-                f"all of the first {len(first)} evaluations of the seed failed; stopping before "
-                f"spending the budget. First error: {errors[0]}",
-                errors=errors,
-            )
-        rest = val_ids[len(probe) :]
-        rollouts = {**first, **await self.evaluator.evaluate_many(
-            components, seed_hash, rest, reservation
-        )}
+        launch = self.evaluator.launch
+        first = launch(components, seed_hash, probe, reservation)
+        try:
+            for done in asyncio.as_completed(first):
+                if not (await done).failed:
+                    break
+            else:
+                errors = [t.result().error or "" for t in first]
+                raise EvaluationsFailed(
+                    f"all of the first {len(first)} evaluations of the seed failed; stopping "
+                    f"before spending the budget. First error: {errors[0]}",
+                    errors=errors,
+                )
+        except BaseException:
+            for task in first:
+                task.cancel()
+            raise
+        rest = launch(components, seed_hash, val_ids[len(probe) :], reservation)
+        rollouts = {(seed_hash, r.example_id): r for r in await asyncio.gather(*first, *rest)}
         reservation.release()
         self.state.apply_seed(components, rollouts)
         self._committed(None)

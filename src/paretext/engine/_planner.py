@@ -46,6 +46,8 @@ class Plan:
     #: The parent is run on the gate minibatch (its rollouts are shown to the proposer).
     #: Otherwise the gate is drawn from validation, where the parent's scores are known.
     reads_parent: bool = True
+    #: Minibatches in ``gate`` (one reflection each, then one synthesis when more than one).
+    minibatches: int = 1
 
 
 class Planner:
@@ -60,18 +62,20 @@ class Planner:
         merge_gate_size: int,
         seed: int,
         reads_parent: bool = True,
+        minibatches: int = 1,
     ) -> None:
         self._state = state
         self._ledger = ledger
         self._sampler = sampler
         self._reads_parent = reads_parent
+        self._width = minibatches
         self._val_sampler = EpochSampler(state.val_ids, sampler.size, seed)
         self._selector = selector
         self._components = components
         self._merge_gate_size = merge_gate_size
         self._seed = seed
         self._attempts_from: dict[CandidateId, int] = {}
-        self._mutations_planned = 0
+        self._minibatches_drawn = 0
         self._planned_pairs: set[tuple[str, ExampleId]] = set()
         self._merges_planned = 0
         self._merge_pairs_tried: set[frozenset[CandidateId]] = set()
@@ -93,8 +97,10 @@ class Planner:
         parent_id = self._selector.select(state.view(), rng)
         parent = state.pool[parent_id]
         parent_hash = state.hashes[parent_id]
-        sampler = self._sampler if self._reads_parent else self._val_sampler
-        batch = sampler.batch(self._mutations_planned)
+        # The width never depends on the budget: a resumed run with a bigger budget must
+        # plan the proposals the stored run planned.
+        width = self._width if self._reads_parent else 1
+        batch = self._batch(width)
         paid = frozenset(
             ex
             for ex in batch
@@ -102,14 +108,13 @@ class Planner:
             and (parent_hash, ex) not in state.evaluated
             and (parent_hash, ex) not in self._planned_pairs
         )
-        child_val = [ex for ex in state.val_ids if ex not in batch]
-        cost = len(paid) + len(batch) + len(child_val)
+        cost = len(paid) + len(batch) + sum(ex not in batch for ex in state.val_ids)
         if not self._ledger.can_reserve(cost):
             return None
         attempt = self._attempts_from.get(parent_id, 0)
         components = self._components.choose(list(parent.components), parent.changed, attempt)
         self._attempts_from[parent_id] = attempt + 1
-        self._mutations_planned += 1
+        self._minibatches_drawn += width
         if self._reads_parent:
             self._planned_pairs.update((parent_hash, ex) for ex in batch)
         return Plan(
@@ -128,7 +133,14 @@ class Planner:
             history=tuple(state.pool[c] for c in state.order),
             reservation=self._ledger.reserve(cost),
             reads_parent=self._reads_parent,
+            minibatches=width,
         )
+
+    def _batch(self, width: int) -> tuple[ExampleId, ...]:
+        """The next ``width`` minibatches, as one gate batch (an example once)."""
+        sampler = self._sampler if self._reads_parent else self._val_sampler
+        drawn = (sampler.batch(self._minibatches_drawn + i) for i in range(width))
+        return tuple(dict.fromkeys(ex for batch in drawn for ex in batch))
 
     def _plan_merge(
         self, iteration: int, rng: random.Random, in_flight: Sequence[int]

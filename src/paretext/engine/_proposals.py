@@ -8,8 +8,9 @@ nothing but rollouts: whether it counts is for the commit to decide.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .._ids import ExampleId, content_hash
@@ -21,7 +22,44 @@ from ._evaluator import Evaluator, Key
 from ._planner import Plan
 from ._state import Outcome
 
-__all__ = ["ProposalRunner"]
+__all__ = ["ProposalRunner", "deal"]
+
+
+def deal(rollouts: Sequence[Rollout], groups: int, perfect: float) -> list[list[Rollout]]:
+    """The parent's gate rollouts as at most ``groups`` minibatches, one reflection each.
+
+    Failures with the same feedback are one kind of mistake.  Different kinds go to
+    different minibatches (whole, dealt round when there are more kinds than
+    minibatches), and when there are fewer kinds, the minibatches left over split
+    the largest kinds' examples between them, so parallel reflections learn
+    different lessons instead of the same one ``groups`` times.  Passing examples
+    fill up short minibatches, to show what already works; a minibatch with no
+    failure is not made: there is nothing for it to fix.
+    """
+    kinds: dict[str, list[Rollout]] = {}
+    for r in rollouts:
+        if r.score < perfect:
+            kinds.setdefault(r.feedback, []).append(r)
+    if not kinds:  # nothing failed (the run reflects on perfect minibatches too): one reflection
+        return [list(rollouts)]
+    share = dict.fromkeys(kinds, 1)  # minibatches per kind
+    for _ in range(groups - len(kinds)):
+        widest = max(kinds, key=lambda k: len(kinds[k]) / (share[k] + 1))
+        if len(kinds[widest]) <= share[widest]:
+            break
+        share[widest] += 1
+    dealt: list[list[Rollout]] = [[] for _ in range(min(groups, sum(share.values())))]
+    slot = 0
+    for kind, members in kinds.items():
+        for part in range(share[kind]):
+            dealt[slot % len(dealt)].extend(members[part :: share[kind]])
+            slot += 1
+    size = max(1, -(-len(rollouts) // groups))
+    for r in (r for r in rollouts if r.score >= perfect):
+        short = [g for g in dealt if len(g) < size]
+        if short:
+            min(short, key=len).append(r)
+    return dealt
 
 
 @dataclass
@@ -112,23 +150,65 @@ class ProposalRunner:
                 )
         else:
             d.parent_gate = math.fsum(parent.val_scores[ex] for ex in plan.gate)
-        request = MutationRequest(
-            iteration=plan.iteration,
-            parent=parent,
-            components=plan.components,
-            examples=[self._examples[ex].data for ex in plan.gate] if plan.reads_parent else [],
-            rollouts=rollouts,
-            rejected=plan.rejected,
-            history=plan.history,
-            known_hashes=plan.known_hashes,
-        )
-        try:
-            d.texts = await self._proposer.propose(request)
-        except ReflectionParseError as exc:
-            return d.done(Verdict.REFLECTION_UNUSABLE, f"reflection unusable: {exc}")
-        except LMError as exc:
-            return d.done(Verdict.REFLECTION_LM_FAILED, f"reflection LM failed: {exc}")
+        texts = await self._reflect(d, rollouts)
+        if isinstance(texts, Outcome):
+            return texts
+        d.texts = texts
         return await self._gate_and_validate(d, {**parent.components, **d.texts})
+
+    async def _reflect(self, d: _Draft, rollouts: list[Rollout]) -> dict[str, str] | Outcome:
+        """One reflection per minibatch, in parallel, combined into one text per component."""
+        plan = d.plan
+        groups = [rollouts]
+        if plan.minibatches > 1 and rollouts:
+            groups = deal(rollouts, plan.minibatches, self._perfect)
+        requests = [
+            MutationRequest(
+                iteration=plan.iteration,
+                parent=plan.parents[0],
+                components=plan.components,
+                examples=[self._examples[r.example_id].data for r in group],
+                rollouts=group,
+                rejected=plan.rejected,
+                history=plan.history,
+                known_hashes=plan.known_hashes,
+                draw=i,
+            )
+            for i, group in enumerate(groups)
+        ]
+        replies = await asyncio.gather(
+            *(self._proposer.propose(r) for r in requests), return_exceptions=True
+        )
+        usable = [r for r in replies if isinstance(r, dict)]
+        if not usable:
+            return self._failed(d, replies)
+        return await self._combine(plan, usable)
+
+    def _failed(self, d: _Draft, replies: Sequence[object]) -> Outcome:
+        errors = [r for r in replies if isinstance(r, BaseException)]
+        for exc in errors:
+            if not isinstance(exc, ReflectionParseError | LMError):
+                raise exc
+        exc = next((e for e in errors if isinstance(e, ReflectionParseError)), errors[0])
+        if isinstance(exc, ReflectionParseError):
+            return d.done(Verdict.REFLECTION_UNUSABLE, f"reflection unusable: {exc}")
+        return d.done(Verdict.REFLECTION_LM_FAILED, f"reflection LM failed: {exc}")
+
+    async def _combine(self, plan: Plan, usable: Sequence[dict[str, str]]) -> dict[str, str]:
+        """Each component's versions, synthesised into one; the first version if that fails."""
+        parent = plan.parents[0]
+        out: dict[str, str] = {}
+        for comp in usable[0]:
+            versions = list(dict.fromkeys(t[comp] for t in usable if comp in t))
+            out[comp] = versions[0]  # stands on its own if the synthesis fails
+            if len(versions) > 1:
+                with contextlib.suppress(ReflectionParseError, LMError):
+                    out[comp] = await self._merger.combine(
+                        iteration=plan.iteration,
+                        original=parent.components[comp],
+                        versions=versions,
+                    )
+        return out
 
     async def _merge(self, d: _Draft) -> Outcome:
         plan = d.plan

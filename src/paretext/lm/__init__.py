@@ -12,6 +12,8 @@ from __future__ import annotations
 from ._base import LM, ChatRequest, LMResponse, Message, Usage
 from ._cache import CachedLM, ResponseStore
 from ._compose import compose_lm
+from ._errors import error_for_status
+from ._hedge import HedgedLM
 from ._limits import LimitedLM, Limiter, LimiterPool, shared_limiters
 from ._litellm import LiteLLMLM
 from ._local import LocalLM, LocalStats
@@ -41,6 +43,7 @@ __all__ = [
     "ChatRequest",
     "ComposedLM",
     "DefaultsLM",
+    "HedgedLM",
     "LMResponse",
     "LimitedLM",
     "Limiter",
@@ -67,6 +70,7 @@ __all__ = [
     "close_loop_clients",
     "compose_lm",
     "cost_usd",
+    "error_for_status",
     "get_price",
     "install_model",
     "list_models",

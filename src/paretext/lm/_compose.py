@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ._base import LM
 from ._cache import CachedLM, ResponseStore
+from ._hedge import HedgedLM
 from ._resolve import resolve_lm
 from ._usage import MeteredLM, UsageTracker
 
@@ -17,17 +18,19 @@ def compose_lm(
     *,
     role: str,
     cache: bool = True,
+    hedge: bool = True,
 ) -> LM:
     """``lm`` resolved (a model string goes through :func:`resolve_lm`), its responses
     recorded in ``store`` (a recorded request is never paid twice; ``cache=False`` records
     nothing) and metered into ``tracker`` under ``role``.
 
     The meter sits outside the cache, so ``tracker`` counts every response the run
-    consumed and tells paid calls from replays (``cache_hit``).
+    consumed and tells paid calls from replays (``cache_hit``).  ``hedge`` puts a
+    :class:`HedgedLM` under the cache: a greedy call that stalls is sent once more
+    and the cache records the answer that won.
     """
-    cached: LM
-    if isinstance(lm, str):
-        cached = resolve_lm(lm, cache=store if cache else None, role=role)
-    else:
-        cached = CachedLM(lm, store, role=role, enabled=cache)
-    return MeteredLM(cached, tracker, role=role)
+    model = resolve_lm(lm) if isinstance(lm, str) else lm
+    if hedge:
+        name = model.model
+        model = HedgedLM(model, on_hedge=lambda: tracker.hedged(role, name))
+    return MeteredLM(CachedLM(model, store, role=role, enabled=cache), tracker, role=role)

@@ -18,6 +18,7 @@ class _Tally:
     completion_tokens: int = 0
     cost_usd: float | None = 0.0
     cache_hits: int = 0
+    hedged: int = 0
 
 
 class UsageTracker:
@@ -55,6 +56,11 @@ class UsageTracker:
                 stacklevel=2,
             )
 
+    def hedged(self, role: str, model: str) -> None:
+        """A call was sent a second time (see :class:`HedgedLM`): paid, its answer unused."""
+        for table in (self._logical, self._paid):
+            table.setdefault((role, model), _Tally()).hedged += 1
+
     def totals(self, *, paid: bool = False) -> tuple[UsageTotals, ...]:
         table = self._paid if paid else self._logical
         return tuple(
@@ -66,6 +72,7 @@ class UsageTracker:
                 cost_usd=t.cost_usd,
                 cache_hits=t.cache_hits,
                 role=role,
+                hedged=t.hedged,
             )
             for (role, model), t in sorted(table.items())
         )

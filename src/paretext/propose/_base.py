@@ -36,6 +36,8 @@ class MutationRequest:
     history: tuple[Candidate, ...]
     #: Content hashes of every candidate evaluated before this proposal was planned.
     known_hashes: frozenset[str] = frozenset()
+    #: Which of the proposal's parallel reflections this is (0 for the first or only one).
+    draw: int = 0
 
     def already_evaluated(self, component: str, text: str) -> bool:
         """Whether the parent with ``component`` set to ``text`` was evaluated before.
@@ -60,12 +62,15 @@ class MutationProposer(ABC):
     ``reads_rollouts`` says whether proposals read the parent's minibatch
     rollouts (GEPA's do).  A proposer that does not is never given them, and the
     parent is not run on a minibatch for it: its gate is drawn from validation,
-    where the parent's scores are already known.
+    where the parent's scores are already known.  ``uses_lm`` says whether it calls
+    the reflection LM; one that does not gets one minibatch per proposal, since
+    combining the texts of parallel reflections takes an LM synthesis.
     """
 
     lm: LM
     limiter: asyncio.Semaphore
     reads_rollouts: bool = True
+    uses_lm: bool = True
 
     def bind(self, lm: LM, limiter: asyncio.Semaphore) -> None:
         self.lm = lm
@@ -87,13 +92,15 @@ async def ask_for_text(
     max_tokens: int | None = None,
     response_format: Mapping[str, Any] | None = None,
     retry_temperature: float | None = None,
+    draw: int = 0,
 ) -> str:
     """Call ``lm`` until ``parse(reply, cut_off)`` accepts a reply, ``attempts`` times at most.
 
     Every LM-written text (mutation, merge, the baselines' rewrites) is asked for
     here.  A retry shows the model its refused reply and the reason, rather than
     asking the same question blind (a small model asked again often repeats
-    itself), at ``retry_temperature`` when one is given.  The last
+    itself), at ``retry_temperature`` when one is given.  ``draw`` tells apart calls of
+    one proposal that would otherwise send the same request (each is its own sample).  The last
     :class:`~paretext.errors.ReflectionParseError` is raised when every attempt fails.
     """
     last: ReflectionParseError | None = None
@@ -111,7 +118,7 @@ async def ask_for_text(
             temperature=heat,
             max_tokens=max_tokens,
             response_format=response_format,
-            sample=iteration * 1000 + attempt,
+            sample=iteration * 100_000 + draw * 1000 + attempt,
         )
         async with limiter:
             response = await lm.chat(request)

@@ -15,7 +15,7 @@ from ..errors import ReflectionParseError
 from ..lm import LM, Message
 from ._base import ask_for_text
 from ._extract import extract_text
-from ._templates import MERGE, SYSTEM
+from ._templates import MERGE, SYNTHESIS, SYSTEM
 
 __all__ = ["MergeProposer", "ancestors", "common_ancestor", "plan_components"]
 
@@ -65,7 +65,9 @@ def plan_components(
 
 
 class MergeProposer:
-    """Synthesises one component from two divergent texts with the reflection LM."""
+    """Synthesises one component from divergent texts with the reflection LM: two candidates
+    from different lineages (:meth:`synthesize`), or the versions that parallel reflections
+    wrote from one parent (:meth:`combine`)."""
 
     def __init__(self, lm: LM, limiter: asyncio.Semaphore, *, temperature: float | None = None):
         self.lm = lm
@@ -111,4 +113,27 @@ class MergeProposer:
             iteration=iteration,
             attempts=1,
             temperature=self._temperature,
+        )
+
+    def combine_prompt(self, original: str, versions: Sequence[str]) -> str:
+        shown = "\n\n".join(
+            f"Version {i + 1}:\n```\n{text}\n```" for i, text in enumerate(versions)
+        )
+        return SYNTHESIS.format(count=len(versions), original=original, versions=shown)
+
+    async def combine(self, *, iteration: int, original: str, versions: Sequence[str]) -> str:
+        """One text holding what every version of ``original`` added."""
+
+        def parse(reply: str, cut_off: bool) -> str:
+            return extract_text(reply, current=original, cut_off=cut_off)
+
+        return await ask_for_text(
+            self.lm,
+            self._limiter,
+            (Message("system", SYSTEM), Message("user", self.combine_prompt(original, versions))),
+            parse,
+            iteration=iteration,
+            attempts=2,
+            temperature=self._temperature,
+            draw=99,
         )

@@ -15,7 +15,7 @@ from ._base import MutationProposer, MutationRequest, ask_for_text
 from ._extract import extract_text, truncate_middle
 from ._templates import REJECTED, SYSTEM, pick_template
 
-__all__ = ["ReflectionProposer", "component_steps", "render_value"]
+__all__ = ["ReflectionProposer", "component_steps", "render_value", "shown_input"]
 
 STRUCTURED_FORMAT: Mapping[str, Any] = {
     "type": "json_schema",
@@ -34,6 +34,11 @@ def render_value(value: Any) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False, indent=None, default=repr)
+
+
+def shown_input(example: Any, steps: Sequence[TraceStep]) -> Any:
+    """What the program read: its (first) step's inputs, or the example with no trace."""
+    return steps[0].inputs if steps else example
 
 
 def component_steps(component: str, trace: Sequence[TraceStep]) -> list[TraceStep]:
@@ -63,6 +68,7 @@ class ReflectionProposer(MutationProposer):
                     rollouts=request.rollouts,
                     rejected=request.rejected.get(comp, ()),
                     known=partial(request.already_evaluated, comp),
+                    draw=request.draw,
                 )
                 for comp in request.components
             )
@@ -70,14 +76,21 @@ class ReflectionProposer(MutationProposer):
         return dict(zip(request.components, texts, strict=True))
 
     def render_example(self, index: int, component: str, example: Any, rollout: Rollout) -> str:
-        """One entry of the reflective dataset, held to the per-example character budget."""
+        """One entry of the reflective dataset, held to the per-example character budget.
+
+        It shows what the program read (its trace's inputs; the example itself only when
+        there is no trace), never fields it did not read, and each output once: a label
+        reaches the reflection LM only where the metric's feedback puts it.
+        """
         budget = self.config.max_chars_per_example
         steps = component_steps(component, rollout.trace)
-        parts = [
-            f"### Example {index}",
-            f"Input: {truncate_middle(render_value(example), budget // 3)}",
-        ]
-        if len(steps) > 1 or (steps and steps[0].component is not None):
+        parts = [f"### Example {index}"]
+        if len(steps) <= 1:
+            read = render_value(shown_input(example, steps))
+            parts.append(f"Input: {truncate_middle(read, budget // 3)}")
+            last = steps[0].output if steps else rollout.output
+            parts.append(f"Output: {truncate_middle(render_value(last), budget // 4)}")
+        else:
             for step in steps:
                 label = step.name or step.component or "step"
                 parts.append(
@@ -86,9 +99,11 @@ class ReflectionProposer(MutationProposer):
                 parts.append(
                     f"[{label}] output: {truncate_middle(render_value(step.output), budget // 6)}"
                 )
-        parts.append(
-            f"Assistant's answer: {truncate_middle(render_value(rollout.output), budget // 4)}"
-        )
+            last = steps[-1].output
+        if render_value(last) != render_value(rollout.output):
+            parts.append(
+                f"Final output: {truncate_middle(render_value(rollout.output), budget // 4)}"
+            )
         parts.append(f"Score: {rollout.score:g}")
         parts.append(f"Feedback: {truncate_middle(rollout.feedback, budget // 4)}")
         own = rollout.component_feedback.get(component)
@@ -127,12 +142,16 @@ class ReflectionProposer(MutationProposer):
         rollouts: Sequence[Rollout],
         rejected: Sequence[str],
         known: Callable[[str], bool] | None = None,
+        draw: int = 0,
     ) -> str:
         """Ask for a new text; retry an unusable reply up to ``attempts`` times, then raise.
 
         ``known(text)`` says a text was evaluated before; such a reply is asked again.
         """
-        example_texts = [render_value(e) for e in examples]
+        example_texts = [
+            render_value(shown_input(e, component_steps(component, r.trace)))
+            for e, r in zip(examples, rollouts, strict=True)
+        ]
 
         def parse(reply: str, cut_off: bool) -> str:
             return extract_text(
@@ -152,4 +171,5 @@ class ReflectionProposer(MutationProposer):
             max_tokens=self.config.max_tokens,
             response_format=STRUCTURED_FORMAT if self.config.structured_output else None,
             retry_temperature=self.config.retry_temperature,
+            draw=draw,
         )

@@ -9,7 +9,15 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["MERGE", "REFLECTION_FULL", "REFLECTION_SHORT", "RETRY", "SYSTEM", "pick_template"]
+__all__ = [
+    "MERGE",
+    "REFLECTION_FULL",
+    "REFLECTION_SHORT",
+    "RETRY",
+    "SYNTHESIS",
+    "SYSTEM",
+    "pick_template",
+]
 
 SYSTEM = "You improve the instructions given to an AI assistant. You reply with the new instruction only."
 
@@ -59,6 +67,17 @@ Version B (best on these examples: {b_wins}):
 ```
 {ancestor}
 Create a SINGLE unified instruction that incorporates the key insights of BOTH versions. Preserve their specific strategies and rules. Resolve contradictions thoughtfully. Do not simply concatenate them: synthesise coherent guidance. Reply with only the merged instruction inside ``` fences."""
+
+SYNTHESIS = """One instruction for an assistant was improved {count} times separately, each time from different examples of the assistant's mistakes, so each version learned something the others did not.
+
+The instruction they all started from:
+```
+{original}
+```
+
+{versions}
+
+Create a SINGLE unified instruction that keeps what the instruction they started from got right and incorporates the rules and facts that EVERY version added. Do not drop a rule because only one version has it. Do not simply concatenate them: write one coherent instruction. Reply with only the new instruction inside ``` fences."""
 
 _SMALL = re.compile(r"(?<![\d.])(0\.\d+|1\.5|[1-3])b\b|\b\d{2,3}m\b|smollm|gemma-3-270m|tiny", re.I)
 
