@@ -8,8 +8,13 @@
    0.5B model in-process, with and without the prefix cache: prompt tokens per
    second (tokens actually evaluated), effective prompt tokens per second (all
    prompt tokens over prompt time), generation tokens per second, seconds per call.
+3. Batched: ``--batched-calls`` code-writing requests (96 tokens each at most,
+   temperature 0) on the same model, served today's way -- in process, one at a
+   time -- and through llama.cpp's server (``LocalLM(backend="server")``) at
+   ``--parallel`` concurrent requests: generated tokens per second of wall time
+   for each, their ratio, and how many replies are identical to the serial ones.
 
-    python benchmarks/lm_throughput.py [--skip-local] [--json]
+    python benchmarks/lm_throughput.py [--skip-local] [--skip-batched] [--json]
 """
 
 from __future__ import annotations
@@ -121,6 +126,60 @@ def local(calls: int, threads: int | None) -> dict[str, Any]:
     return results
 
 
+TASKS = ("sum", "product", "maximum", "minimum", "mean", "median", "mode", "range",
+         "variance", "second largest", "number of even values", "sorted copy")
+
+
+async def batched_run(lm: LocalLM, requests: list[ChatRequest], concurrency: int
+                      ) -> tuple[float, int, list[str]]:
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(request: ChatRequest) -> tuple[int, str]:
+        async with gate:
+            reply = await lm.chat(request)
+            return reply.usage.completion_tokens, reply.text
+
+    started = time.perf_counter()
+    replies = await asyncio.gather(*(one(r) for r in requests))
+    wall = time.perf_counter() - started
+    await lm.aclose()
+    return wall, sum(n for n, _ in replies), [text for _, text in replies]
+
+
+def batched(calls: int, parallel: int, threads: int | None) -> dict[str, Any]:
+    path = install_model()
+    requests = [
+        ChatRequest.of(
+            [{"role": "system", "content": "You are a helpful coding assistant."},
+             {"role": "user", "content": f"Write a Python function that returns the "
+                                         f"{TASKS[i % len(TASKS)]} of a list of numbers. "
+                                         f"Code only.{' Use a loop.' if i >= len(TASKS) else ''}"}],
+            temperature=0.0, max_tokens=96,
+        )
+        for i in range(calls)
+    ]
+    results: dict[str, Any] = {"model": "qwen2.5-coder-0.5b Q4_K_M", "calls": calls,
+                               "parallel": parallel}
+    texts: dict[str, list[str]] = {}
+    for mode, backend, concurrency in (("serial_in_process", "in-process", 1),
+                                       ("server_batched", "server", parallel)):
+        lm = LocalLM(path, name="bench", n_ctx=2048, backend=backend,  # type: ignore[arg-type]
+                     parallel=parallel, n_threads=threads)
+        lm.load()
+        asyncio.run(batched_run(lm, requests[:1], 1))  # warm-up: first call reads the prompt
+        wall, generated, texts[mode] = asyncio.run(batched_run(lm, requests, concurrency))
+        results[mode] = {"wall_s": round(wall, 2), "generated_tokens": generated,
+                         "generated_tok_per_s": round(generated / wall, 1),
+                         "concurrency": concurrency}
+        lm.close()
+    results["speedup"] = round(results["server_batched"]["generated_tok_per_s"]
+                               / results["serial_in_process"]["generated_tok_per_s"], 2)
+    results["identical_replies"] = sum(
+        a == b for a, b in zip(texts["serial_in_process"], texts["server_batched"], strict=True)
+    )
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--calls", type=int, default=1000)
@@ -129,23 +188,30 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--local-calls", type=int, default=8)
     parser.add_argument("--threads", type=int, default=None, help="llama.cpp threads")
+    parser.add_argument("--batched-calls", type=int, default=16)
+    parser.add_argument("--parallel", type=int, default=4, help="server slots and concurrency")
     parser.add_argument("--skip-local", action="store_true")
+    parser.add_argument("--skip-remote", action="store_true")
+    parser.add_argument("--skip-batched", action="store_true")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
-    report: dict[str, Any] = {
-        "remote": remote(args.calls, args.concurrency, args.latency, args.runs)
-    }
+    report: dict[str, Any] = {}
+    if not args.skip_remote:
+        report["remote"] = remote(args.calls, args.concurrency, args.latency, args.runs)
     if not args.skip_local:
         report["local"] = local(args.local_calls, args.threads)
+    if not args.skip_batched:
+        report["batched"] = batched(args.batched_calls, args.parallel, args.threads)
     if args.json:
         print(json.dumps(report, indent=2))
         return
-    r = report["remote"]
-    print(
-        f"remote: {r['calls']} calls x {r['latency_s']} s / {r['concurrency']} concurrent: "
-        f"floor {r['floor_s']} s, median wall {r['wall_s_median']} s "
-        f"({r['ratio_to_floor']}x floor; runs {r['wall_s_runs']})"
-    )
+    if "remote" in report:
+        r = report["remote"]
+        print(
+            f"remote: {r['calls']} calls x {r['latency_s']} s / {r['concurrency']} concurrent: "
+            f"floor {r['floor_s']} s, median wall {r['wall_s_median']} s "
+            f"({r['ratio_to_floor']}x floor; runs {r['wall_s_runs']})"
+        )
     if "local" in report:
         print(f"local: {report['local']['model']}, {report['local']['calls']} calls")
         for mode in ("with_prefix_cache", "without_prefix_cache"):
@@ -156,6 +222,16 @@ def main() -> None:
                 f"effective {m['effective_prompt_tok_per_s']:>7} tok/s, "
                 f"generation {m['generation_tok_per_s']:>5} tok/s, {m['seconds_per_call']} s/call"
             )
+
+    if "batched" in report:
+        b = report["batched"]
+        print(f"batched: {b['model']}, {b['calls']} code requests of up to 96 tokens")
+        for mode in ("serial_in_process", "server_batched"):
+            m = b[mode]
+            print(f"  {mode:<18} {m['concurrency']} at a time: {m['generated_tokens']} tokens "
+                  f"in {m['wall_s']} s = {m['generated_tok_per_s']} generated tok/s")
+        print(f"  speedup {b['speedup']}x; replies identical to the serial ones: "
+              f"{b['identical_replies']}/{b['calls']}")
 
 
 if __name__ == "__main__":

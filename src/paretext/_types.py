@@ -16,6 +16,7 @@ __all__ = [
     "Example",
     "Failure",
     "Feedback",
+    "HoldoutSelection",
     "Origin",
     "Proposal",
     "Result",
@@ -166,8 +167,22 @@ class UsageTotals:
 
 
 @dataclass(frozen=True, slots=True)
+class HoldoutSelection:
+    """How the returned candidate was chosen on validation examples the search never saw.
+
+    ``scores`` are the contenders' mean scores on ``examples``; ``chosen`` is the
+    returned ``Result.best``, ``search_best`` what the search alone would have returned.
+    """
+
+    examples: tuple[ExampleId, ...]
+    scores: Mapping[CandidateId, float]
+    chosen: CandidateId
+    search_best: CandidateId
+
+
+@dataclass(frozen=True, slots=True)
 class Result:
-    """What an optimization returns."""
+    """What an optimization returns.  ``selection`` is set when a held-out slice chose ``best``."""
 
     best: Candidate
     candidates: tuple[Candidate, ...]
@@ -183,6 +198,7 @@ class Result:
     stop_reason: str
     run_path: str | None
     seconds: float = 0.0
+    selection: HoldoutSelection | None = None
 
     @property
     def lineage(self) -> Mapping[CandidateId, tuple[CandidateId, ...]]:

@@ -36,11 +36,14 @@ from ._types import Example, Result
 from .engine import (
     Engine,
     EngineObserver,
+    HoldoutPlan,
     ObserverGroup,
     RolloutExecutor,
     RunSpec,
     candidate_selector,
     component_selector,
+    plan_holdout,
+    select_on_holdout,
 )
 from .errors import ConfigError
 from .lm import LM, UsageTracker, check_usd_cap, close_loop_clients, compose_lm, resolve_lm
@@ -308,6 +311,8 @@ async def aoptimize(
     branch: str | Path | None = None,
     retry_failures: bool = False,
     wait: bool = False,
+    holdout: int | float | None = None,
+    holdout_candidates: int = 4,
 ) -> Result:
     """Optimize the ``seed`` components of ``program`` for ``metric``.
 
@@ -325,7 +330,23 @@ async def aoptimize(
     (it never changes results).  Only one process may write a run: another one
     writing ``run`` is an error naming it (``RunLocked``), unless ``wait=True``
     queues behind it.
+    ``holdout`` (a count, or a fraction of ``valset``) keeps that many validation
+    examples out of the search; the returned ``best`` is then the one of
+    ``holdout_candidates`` contenders (the search's best and the frontier's next
+    best) that scores highest on them, and ``Result.selection`` says how it was
+    chosen.  Their rollouts come out of ``budget``.
     """
+    plan = None
+    if holdout is not None:
+        if valset is None:
+            raise ConfigError("holdout needs a valset: test-time search has no held-out data")
+        engine_cfg = engine or EngineConfig()
+        plan = plan_holdout(_examples(valset, "val"), holdout, candidates=holdout_candidates,
+                            seed=engine_cfg.seed)
+        valset = [e.data for e in plan.search]
+        trainset = [e.data for e in _examples(trainset, "train")]  # read once, even an iterator
+        budget = _budget_less(budget, plan, len(trainset), len(_seed(seed, as_program(program))),
+                              reflection or ReflectionConfig())
     spec = build_spec(
         seed,
         program,
@@ -350,7 +371,8 @@ async def aoptimize(
     )
     bar = terminal_progress() if progress else None
     try:
-        return await Engine(spec, ObserverGroup([o for o in (observer, bar) if o])).run()
+        result = await Engine(spec, ObserverGroup([o for o in (observer, bar) if o])).run()
+        return result if plan is None else await select_on_holdout(spec, result, plan)
     except BaseException:
         if bar is not None:
             bar.close(failed=True)
@@ -358,6 +380,23 @@ async def aoptimize(
     finally:
         if run is not None and not isinstance(run, RunStore):
             spec.store.close()
+
+
+def _budget_less(
+    budget: BudgetLike, plan: HoldoutPlan, n_train: int, n_components: int,
+    reflection: ReflectionConfig,
+) -> Budget:
+    """The search's budget: the caller's, less the rollouts the final selection needs."""
+    resolved = _budget(budget, n_train, len(plan.search), n_components, reflection)
+    limit = resolved.rollout_limit
+    if limit is None:
+        return resolved
+    if limit - plan.reserve < 1:
+        raise ConfigError(
+            f"budget of {limit} rollouts cannot pay for the held-out selection "
+            f"({plan.candidates} candidates x {len(plan.held)} examples = {plan.reserve})"
+        )
+    return replace(resolved, rollouts=limit - plan.reserve)
 
 
 async def asearch(

@@ -10,7 +10,8 @@ the demo found nothing to improve.)  The demo optimizes on a small
 train/validation split with a live progress bar, then scores the seed and the
 optimized prompt on held-out test examples and says plainly whether the
 optimization helped.  The run is stored (and resumable) and gets an HTML
-report.  Sizes are chosen to finish within 15 minutes on 2 CPU cores;
+report.  Sizes are chosen to finish within 8 minutes on 2 CPU cores with
+llama.cpp's batched server (``make llama-server``, part of ``make install``);
 ``--minutes`` caps the search itself.
 """
 
@@ -42,19 +43,19 @@ DEFAULT_REFLECTION_LM = "local/qwen2.5-coder-1.5b"
 
 @dataclass(frozen=True, slots=True)
 class DemoSettings:
-    """Sizes of the demo; the defaults fit within 15 minutes on 2 cores with the local models."""
+    """Sizes of the demo; the defaults fit within 8 minutes on 2 cores with the local models."""
 
     task: str = "boolq"
     task_lm: str = DEFAULT_TASK_LM
     reflection_lm: str = DEFAULT_REFLECTION_LM
-    budget: int = 200
+    budget: int = 150
     train: int = 30
     val: int = 20
-    test: int = 60
+    test: int = 40
     max_tokens: int | None = None  # None: the task's own cap
     reflection_max_tokens: int = 300
     reflection_chars_per_example: int = 1500
-    minutes: float = 9.0
+    minutes: float = 4.5
     seed: int = 0
 
 
@@ -241,7 +242,7 @@ def cli(
     run: Annotated[Path | None, typer.Option(
         "--run", "-r", help="Run directory (an existing demo run there is resumed).")] = None,
 ) -> None:
-    """Run a real GEPA optimization with the bundled local model (about 12 minutes here)."""
+    """Run a real GEPA optimization with the bundled local models (under 8 minutes here)."""
     from .cli import exit_on_errors
 
     with exit_on_errors():

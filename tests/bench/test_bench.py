@@ -14,7 +14,10 @@ import paretext as pt
 from paretext.bench import (
     BenchConfig,
     RunRecord,
+    command,
+    comparisons,
     curve_data,
+    read_runs,
     run_bench,
     summarize,
     summary_table,
@@ -126,7 +129,56 @@ def test_outputs_json_plot_and_table(tmp_path: Path) -> None:
     console = Console(width=140, record=True)
     console.print(summary_table(result.summary))
     text = console.export_text()
-    assert "gepa" in text and "±" in text and "seed prompt" in text
+    assert "gepa" in text and "seed prompt" in text
+    seed_row = next(r for r in result.summary if r.optimizer == "seed")
+    assert f"{seed_row.test_mean:.3f} [{seed_row.test_low:.3f}, {seed_row.test_high:.3f}]" in text
+    tables = json_path.with_suffix(".md").read_text()
+    assert "| rules | gepa | seed prompt |" in tables and result.command in tables
+    assert {(c["a"], c["b"]) for c in data["comparisons"]} == {
+        ("gepa", "seed"), ("opro", "seed"), ("gepa", "opro")}
+    assert read_runs(json_path) == result.runs  # tables can be recomputed from the JSON
+
+
+def test_comparisons_and_command_from_records() -> None:
+    def record(optimizer: str, seed: int, scores: tuple[float, ...]) -> RunRecord:
+        return RunRecord(
+            task="t", optimizer=optimizer, seed=seed, test_score=sum(scores) / len(scores),
+            test_n=len(scores), test_failures=0, test_scores=scores, val_seed=0.0, val_best=0.5,
+            rollouts_used=10, rollouts_limit=10, wall_s=1.0, eval_s=0.0, prompt_tokens=0,
+            completion_tokens=0, cost_usd=0.0, proposals=1, accepted=1, stop_reason="budget",
+            best={}, curve=(), run_path=None,
+        )
+
+    runs = [record("seed", 0, (0.0,) * 20)]
+    runs += [record("good", s, (1.0,) * 20) for s in (0, 1, 2)]
+    runs += [record("same", s, (0.0,) * 20) for s in (0, 1, 2)]
+    found = {(c.a, c.b): c for c in comparisons(runs)}
+    assert found[("good", "seed")].verdict == "better"
+    assert found[("good", "seed")].difference == pytest.approx(1.0)
+    assert found[("same", "seed")].verdict == "tied"
+    assert found[("good", "same")].verdict == "better" and found[("good", "same")].wins == 20
+    row = {r.optimizer: r for r in summarize(runs)}["good"]
+    assert (row.test_low, row.test_high) == (1.0, 1.0)
+    assert command(BenchConfig(tasks=("boolq",), seeds=(0, 1), budget=40)) == (
+        "paretext bench --tasks boolq --seeds 0,1 --budget 40")
+
+
+def test_test_time_search_scores_each_problem_by_its_best_program(tmp_path: Path) -> None:
+    world = RuleWorld(n=30, categories=6)
+    base = rule_task(world)
+    search = Task(name="rules_search", description="test-time search on the rule world",
+                  seed=base.seed, template=base.template, source=base.source,
+                  metric=base.metric, sizes=SplitSizes(train=0, val=0, test=12), test_time=True)
+    config = BenchConfig(optimizers=("gepa",), tasks=("rules_search",), seeds=(0,), budget=80,
+                         problems=12, concurrency=4)
+    result = run_bench(config, tmp_path, task_lm=task_lm(), reflection_lm=reflection_lm(),
+                       tasks={"rules_search": search})
+    seed_row, run = result.runs
+    assert seed_row.test_scores == (0.0,) * 12 and run.test_n == 12
+    # Each problem scores the best over the candidates validated on it, never below the
+    # returned prompt's own score on that problem.
+    assert run.test_score >= run.val_best > 0
+    assert result.config.splits(search, 0).test == search.load(0, train=0, val=0, test=12).test
 
 
 def test_svg_fallback_without_matplotlib(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

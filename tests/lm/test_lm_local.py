@@ -51,7 +51,7 @@ def model_path() -> Path:
 
 @pytest.fixture(scope="module")
 def local(model_path: Path) -> Iterator[LocalLM]:
-    lm = LocalLM(model_path, name="qwen2.5-coder-0.5b", n_ctx=2048)
+    lm = LocalLM(model_path, name="qwen2.5-coder-0.5b", n_ctx=2048, backend="in-process")
     yield lm
     lm.close()
 
@@ -89,7 +89,7 @@ async def test_a_shared_system_prompt_is_read_once(local: LocalLM, model_path: P
     reported = local.stats.prompt_tokens - before[1]
     assert evaluated < reported / 3  # only the new question was read
 
-    cold = LocalLM(model_path, name="cold", n_ctx=2048, prefix_cache=False)
+    cold = LocalLM(model_path, name="cold", n_ctx=2048, prefix_cache=False, backend="in-process")
     try:
         for question in ("What is 4 + 4?", "What is 6 + 1?"):
             await cold.chat(ask(question, temperature=0.0, max_tokens=4))
@@ -119,7 +119,7 @@ async def test_generation_does_not_block_the_event_loop(local: LocalLM) -> None:
 
 
 async def test_a_prompt_longer_than_the_context_is_refused(model_path: Path) -> None:
-    small = LocalLM(model_path, name="small", n_ctx=128)
+    small = LocalLM(model_path, name="small", n_ctx=128, backend="in-process")
     try:
         with pytest.raises(ContextWindowExceeded):
             await small.chat(ask("add these: " + " + ".join(["1"] * 200), max_tokens=4))

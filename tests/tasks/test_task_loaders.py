@@ -20,6 +20,7 @@ EXPECTED: dict[str, tuple[int, int | None, tuple[int, int, int]]] = {
     "aime": (1324, 45, (45, 45, 45)),
     "boolq": (3270, None, (50, 50, 200)),
     "gsm8k": (1319, None, (50, 50, 200)),
+    "gsm8k_code": (1319, None, (50, 50, 200)),
     "mbpp": (500, None, (50, 50, 200)),
     "humaneval": (164, None, (40, 40, 84)),
     "ifbench": (_IFBENCH, None, (50, 50, _IFBENCH - 100)),

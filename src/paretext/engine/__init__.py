@@ -12,6 +12,7 @@ from __future__ import annotations
 from ._budget import Ledger, Reservation
 from ._executor import InProcessExecutor, RolloutExecutor, run_rollout
 from ._frontier import dominates, pareto_frontier, sample_by_unique_wins, unique_wins
+from ._holdout import HoldoutPlan, plan_holdout, select_on_holdout
 from ._loop import Engine
 from ._observer import EngineObserver, ObserverGroup
 from ._planner import Plan, Planner
@@ -46,6 +47,7 @@ __all__ = [
     "EngineObserver",
     "EpochSampler",
     "EpsilonGreedySelector",
+    "HoldoutPlan",
     "InProcessExecutor",
     "Ledger",
     "ObserverGroup",
@@ -68,9 +70,11 @@ __all__ = [
     "dominates",
     "frontier_keys",
     "pareto_frontier",
+    "plan_holdout",
     "replay",
     "run_failures",
     "run_rollout",
     "sample_by_unique_wins",
+    "select_on_holdout",
     "unique_wins",
 ]

@@ -42,7 +42,8 @@ __all__ = [
 _CONTEXT_CODES = {"context_length_exceeded", "string_above_max_length", "context_window_exceeded"}
 _CONTEXT_TEXT = re.compile(
     r"context[ _-]?(length|window)|maximum context|prompt is too long|too many (input )?tokens"
-    r"|exceeds? (the )?(model'?s? )?(context|max(imum)? (input )?tokens)|input is too long",
+    r"|exceeds? (the )?(model'?s? )?(context|max(imum)? (input )?tokens)|input is too long"
+    r"|exceeds the available context size",  # llama.cpp's server
     re.IGNORECASE,
 )
 _MAX_MESSAGE = 500

@@ -1,6 +1,13 @@
-"""An in-process GGUF model through llama-cpp-python (extra ``local``): no account, no server.
+"""A local GGUF model: llama.cpp's server as a child process, or llama-cpp-python in process.
 
-Generation is CPU-bound and llama.cpp's context is not thread-safe, so each
+With the ``llama-server`` binary available (``make llama-server``), a
+:class:`LocalLM` starts it on 127.0.0.1 with ``parallel`` slots and sends
+requests over its OpenAI-compatible API: concurrent requests are decoded in one
+batch, which on a CPU multiplies the generated tokens per second (see
+:mod:`._llama_server`).  Without it, the model runs in process through
+llama-cpp-python (extra ``local``), one request at a time.
+
+In process, llama.cpp's context is not thread-safe, so each
 :class:`LocalLM` owns one worker thread: calls queue there in arrival order and
 the event loop never blocks.  Consecutive prompts that share a prefix (a fixed
 system prompt, few-shot examples) reuse its key/value cache instead of
@@ -12,6 +19,7 @@ its capacity accounting does not count, so memory grows without bound.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import threading
 import weakref
@@ -19,12 +27,13 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ..errors import ConfigError, ContextWindowExceeded, LMBadRequestError, LMError
 from ._base import ChatRequest, LMResponse, Usage
 from ._errors import is_context_overflow
 from ._lazy import LazyImport
+from ._llama_server import LlamaServer, find_llama_server
 from ._models import (
     BUNDLED_MODELS,
     DEFAULT_MODEL,
@@ -32,8 +41,12 @@ from ._models import (
     canonical_source,
     resolve_model_file,
 )
+from ._openai import OpenAIClientLM
 
-__all__ = ["LocalLM", "LocalStats", "get_llama_cpp"]
+__all__ = ["Backend", "LocalLM", "LocalStats", "get_llama_cpp"]
+
+#: ``auto``: the server when its binary is found, else in process.
+Backend = Literal["auto", "server", "in-process"]
 
 _LLAMA_CPP = LazyImport(
     "llama_cpp",
@@ -88,9 +101,13 @@ class LocalLM:
 
     ``source`` is a bundled model name (default: the smallest), a ``.gguf`` path or a
     Hugging Face ``org/repo[/file.gguf]``; it is resolved and loaded on first use.
-    ``prefix_cache=False`` forgets the previous prompt before each call (for
-    measurements).  Without a request seed, ``seed + request.sample`` is used, so
-    outputs are reproducible and deliberate re-samples differ.  Cost is always 0.
+    ``backend`` picks llama.cpp's server (``parallel`` slots of ``n_ctx`` tokens,
+    requests batched together) or llama-cpp-python in process; ``auto`` takes the
+    server when :func:`find_llama_server` finds its binary.  ``prefix_cache=False``
+    forgets the previous prompt before each call (in process only, for
+    measurements; the server's slots always reuse a shared prefix).  Without a
+    request seed, ``seed + request.sample`` is used, so outputs are reproducible
+    and deliberate re-samples differ.  Cost is always 0.
     """
 
     def __init__(
@@ -106,12 +123,29 @@ class LocalLM:
         max_tokens: int = 1024,
         chat_format: str | None = None,
         installer: ModelInstaller | None = None,
+        backend: Backend = "auto",
+        parallel: int = 4,
     ) -> None:
-        get_llama_cpp()
+        if backend not in ("auto", "server", "in-process"):
+            raise ConfigError(f"backend must be 'auto', 'server' or 'in-process', not {backend!r}")
+        if parallel < 1:
+            raise ConfigError(f"parallel must be at least 1, got {parallel}")
+        self._binary = find_llama_server() if backend != "in-process" else None
+        if backend == "server" and self._binary is None:
+            raise ConfigError(
+                "no llama-server binary: build it with `make llama-server`, or set "
+                "PARETEXT_LLAMA_SERVER to its path"
+            )
+        self.backend: Literal["server", "in-process"] = (
+            "server" if self._binary is not None else "in-process"
+        )
+        if self.backend == "in-process":
+            get_llama_cpp()
+        self.parallel = parallel
         self.source = source
         self._name = name or _default_name(source)
         self.n_ctx = n_ctx
-        self.n_threads = n_threads or os.cpu_count() or 1
+        self.n_threads = n_threads or _default_threads()
         self.prefix_cache = prefix_cache
         self.seed = seed
         self.temperature = temperature
@@ -119,6 +153,8 @@ class LocalLM:
         self.chat_format = chat_format
         self._installer = installer
         self._llm: Any = None
+        self._server: LlamaServer | None = None
+        self._client: OpenAIClientLM | None = None
         self._load_lock = threading.Lock()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="paretext-llama")
         self.stats = LocalStats()
@@ -129,18 +165,23 @@ class LocalLM:
         return f"local/{self._name}"
 
     def __repr__(self) -> str:
-        return f"LocalLM({self.model!r}, n_ctx={self.n_ctx})"
+        return f"LocalLM({self.model!r}, n_ctx={self.n_ctx}, backend={self.backend!r})"
+
+    def _resolve_path(self) -> Path:
+        if isinstance(self.source, Path):
+            return self.source
+        return resolve_model_file(self.source, installer=self._installer)
 
     def load(self) -> Any:
-        """Resolve the file and load the weights (idempotent; runs on first call anyway)."""
+        """Resolve the file and load the weights, or start the server (idempotent; the first
+        call does it anyway).  Returns the llama-cpp ``Llama`` or the server's ``/v1`` URL.
+        """
+        if self.backend == "server":
+            return self._start_server()
         with self._load_lock:
             if self._llm is None:
                 llama_cpp = get_llama_cpp()
-                path = (
-                    self.source
-                    if isinstance(self.source, Path)
-                    else resolve_model_file(self.source, installer=self._installer)
-                )
+                path = self._resolve_path()
                 try:
                     llm = llama_cpp.Llama(
                         model_path=str(path),
@@ -156,9 +197,47 @@ class LocalLM:
                 self.path, self._llm = Path(path), llm
             return self._llm
 
+    def _start_server(self) -> str:
+        with self._load_lock:
+            if self._server is None or not self._server.alive():
+                assert self._binary is not None
+                path = self._resolve_path()
+                server = LlamaServer(
+                    path, binary=self._binary, parallel=self.parallel, n_ctx=self.n_ctx,
+                    n_threads=self.n_threads,
+                )
+                server.start()
+                self.path, self._server = path, server
+                self._client = OpenAIClientLM(
+                    f"openai/{self._name}", base_url=server.base_url, timeout=None, free=True
+                )
+            return self._server.base_url
+
     async def chat(self, request: ChatRequest) -> LMResponse:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._complete, request)
+        if self.backend == "in-process":
+            return await loop.run_in_executor(self._executor, self._complete, request)
+        if self._client is None or self._server is None or not self._server.alive():
+            await loop.run_in_executor(self._executor, self._start_server)
+        assert self._client is not None
+        changes: dict[str, Any] = {"seed": request.seed if request.seed is not None
+                                   else self.seed + request.sample}
+        if request.temperature is None:
+            # llama-cpp-python's default, so that both backends sample alike
+            changes["temperature"] = 0.2 if self.temperature is None else self.temperature
+        if request.max_tokens is None:
+            changes["max_tokens"] = self.max_tokens
+        try:
+            response = await self._client.chat(dataclasses.replace(request, **changes))
+        except LMError as exc:  # name this model, not the wire client, in the error
+            exc.args = (str(exc).replace(self._client.model, self.model, 1),)
+            exc.model = self.model
+            raise
+        stats = self.stats
+        stats.calls += 1
+        stats.prompt_tokens += response.usage.prompt_tokens
+        stats.completion_tokens += response.usage.completion_tokens
+        return dataclasses.replace(response, model=self.model)
 
     def _complete(self, request: ChatRequest) -> LMResponse:
         llm = self.load()
@@ -214,12 +293,36 @@ class LocalLM:
         )
 
     def close(self) -> None:
-        """Stop the worker thread and free the weights."""
+        """Stop the worker thread and the server, and free the weights."""
         self._executor.shutdown(wait=True)
         with self._load_lock:
             llm, self._llm = self._llm, None
+            server, self._server, self._client = self._server, None, None
         if llm is not None:
             llm.close()
+        if server is not None:
+            server.stop()
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections to the server (it keeps running until :meth:`close`)."""
+        if self._client is not None:
+            await self._client.aclose()
+
+
+def _default_threads() -> int:
+    """``$PARETEXT_LLAMA_THREADS``, else one thread per CPU.
+
+    On a machine busy with other work, fewer threads than CPUs is faster: llama.cpp's
+    threads meet at a barrier after every operation, so one descheduled thread stalls all.
+    """
+    configured = os.environ.get("PARETEXT_LLAMA_THREADS", "").strip()
+    if configured:
+        if not configured.isdigit() or int(configured) < 1:
+            raise ConfigError(
+                f"PARETEXT_LLAMA_THREADS must be a positive integer, not {configured!r}"
+            )
+        return int(configured)
+    return os.cpu_count() or 1
 
 
 def _perf(llm: Any) -> tuple[int, float, int, float] | None:

@@ -86,7 +86,7 @@ class ComposedLM:
 
     async def aclose(self) -> None:
         """Close the client's connections, when it has any."""
-        if isinstance(self.client, OpenAIClientLM):
+        if isinstance(self.client, OpenAIClientLM | LocalLM):
             await self.client.aclose()
 
 

@@ -22,7 +22,7 @@ from ._sandbox import SandboxLimits
 from ._task import Pools, SplitSizes, Task
 from ._text import clip, indent
 
-__all__ = ["code_feedback", "extract_code", "humaneval_task", "mbpp_task"]
+__all__ = ["code_feedback", "extract_code", "humaneval_task", "mbpp_search_task", "mbpp_task"]
 
 LIMITS = SandboxLimits(wall_seconds=10.0, cpu_seconds=5, memory_bytes=512 * 2**20)
 FENCE_RULE = "Give the complete Python solution in one ```python fenced code block."
@@ -138,6 +138,23 @@ def mbpp_task() -> Task:
         metric=mbpp_metric,
         sizes=SplitSizes(train=50, val=50, test=200),
         max_tokens=512,
+    )
+
+
+def mbpp_search_task() -> Task:
+    """Test-time search on MBPP: the prompt is searched on the test problems' own asserts."""
+    base = mbpp_task()
+    return Task(
+        name="mbpp_search",
+        description="Test-time search on MBPP problems: the search sees each problem's failing "
+        "asserts and tracebacks; a problem counts as solved when any program tried passes.",
+        seed=base.seed,
+        template=base.template,
+        source=base.source,
+        metric=base.metric,
+        sizes=SplitSizes(train=0, val=0, test=20),
+        max_tokens=base.max_tokens,
+        test_time=True,
     )
 
 

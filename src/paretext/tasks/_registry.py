@@ -15,11 +15,13 @@ _BUILTINS: dict[str, str] = {
     "aime": "paretext.tasks._math:aime_task",
     "boolq": "paretext.tasks._boolq:boolq_task",
     "gsm8k": "paretext.tasks._gsm8k:gsm8k_task",
+    "gsm8k_code": "paretext.tasks._gsm8k_code:gsm8k_code_task",
     "humaneval": "paretext.tasks._code:humaneval_task",
     "ifbench": "paretext.tasks._follow:ifbench_task",
     "ifeval": "paretext.tasks._follow:ifeval_task",
     "math": "paretext.tasks._math:math_task",
     "mbpp": "paretext.tasks._code:mbpp_task",
+    "mbpp_search": "paretext.tasks._code:mbpp_search_task",
 }
 
 _lock = threading.Lock()

@@ -66,6 +66,10 @@ class Task:
     user message, formatted with ``template.format(**example)``.  ``max_tokens``
     caps the task LM's reply at what a good answer needs (``None``: no cap), so a
     rambling small model costs seconds, not minutes, per rollout.
+    ``test_time=True`` marks a test-time search task: the search runs on the test
+    problems themselves with their execution feedback (train and validation stay
+    empty), and each problem scores the best program found for it -- the article's
+    setting where every task instance comes with its own tests.
 
     Splits are fixed: the test split depends only on the task (never on the seed),
     so test scores from different seeds are comparable; train and validation are
@@ -83,6 +87,7 @@ class Task:
     metric: Metric
     sizes: SplitSizes = SplitSizes(train=50, val=50, test=200)
     max_tokens: int | None = None
+    test_time: bool = False
 
     def __post_init__(self) -> None:
         if not self.name or any(c.isspace() for c in self.name):
