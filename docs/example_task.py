@@ -6,7 +6,9 @@
 
 Required names: ``seed``, ``program``, ``metric``, ``trainset``.  Optional:
 ``valset`` (without it, paretext searches on the trainset itself) and
-``reflection_lm`` (an LM object or a model string; ``--reflection-lm`` overrides it).
+``reflection_lm`` (an LM object or a model string; ``--reflection-lm`` overrides it),
+``engine``, ``reflection``, ``merge``, ``stop`` (``paretext.EngineConfig`` and friends)
+and ``budget`` (a ``paretext.Budget``).
 ``resume`` loads this file again, so keep it where it is.
 
 This example is the deterministic RuleWorld from :mod:`paretext.testing`: an

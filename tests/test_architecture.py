@@ -52,7 +52,10 @@ def _owner(module: str) -> str:
 
 FILES = sorted(PACKAGE.rglob("*.py"))
 #: Top-level modules that sit on top of everything (the API, the CLI and their helpers).
-ENTRY_POINTS = ("__init__.py", "api.py", "cli.py", "demo.py", "testing.py", "_progress.py")
+ENTRY_POINTS = (
+    "__init__.py", "api.py", "cli.py", "demo.py", "testing.py", "_progress.py",
+    "_resume.py", "_apply.py",  # the API's helpers: opening a stored run, loading a Result
+)
 
 
 def test_no_private_module_or_name_is_imported_from_another_package() -> None:

@@ -21,7 +21,7 @@ from ._types import (
     UsageTotals,
 )
 from ._verdict import StopReason, Verdict
-from .api import aoptimize, asearch, optimize, search
+from .api import aapply, aoptimize, apply, asearch, load, optimize, search
 from .artifact import ArtifactResult, aoptimize_artifact, optimize_artifact
 from .engine import (
     AllComponents,
@@ -94,10 +94,13 @@ __all__ = [
     "TraceStep",
     "UsageTotals",
     "Verdict",
+    "aapply",
     "aoptimize",
     "aoptimize_artifact",
+    "apply",
     "asearch",
     "errors",
+    "load",
     "optimize",
     "optimize_artifact",
     "run_rollout",

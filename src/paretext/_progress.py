@@ -12,6 +12,7 @@ which is what a resumed run is costing now.
 
 from __future__ import annotations
 
+import difflib
 import json
 import sys
 from dataclasses import asdict, dataclass
@@ -40,7 +41,14 @@ if TYPE_CHECKING:
     from ._types import Proposal, Result
     from .engine import RunSnapshot
 
-__all__ = ["JsonLinesProgress", "Mode", "RichProgress", "Snapshot", "make_observer"]
+__all__ = [
+    "JsonLinesProgress",
+    "Mode",
+    "RichProgress",
+    "Snapshot",
+    "make_observer",
+    "terminal_progress",
+]
 
 Mode = Literal["rich", "json", "quiet"]
 _NO_PRICE = "cost unknown"
@@ -63,6 +71,8 @@ class Snapshot:
     proposals_accepted: int
     proposals_rejected: int
     rollouts: int
+    rollouts_running: int
+    rollouts_reserved: int
     rollouts_limit: int | None
     tokens: int
     cost_usd: float | None
@@ -95,7 +105,9 @@ class _Counting(EngineObserver):
             candidates=len(run.candidates),
             proposals_accepted=run.accepted,
             proposals_rejected=run.rejected,
-            rollouts=run.rollouts_spent,
+            rollouts=run.rollouts_finished,
+            rollouts_running=run.rollouts_running,
+            rollouts_reserved=run.rollouts_reserved,
             rollouts_limit=run.rollouts_limit,
             tokens=paid_tokens,
             cost_usd=None if any(c is None for c in costs) else sum(c or 0.0 for c in costs),
@@ -148,18 +160,24 @@ class RichProgress(_Counting):
             TextColumn("[bold]rollouts"),
             BarColumn(),
             MofNCompleteColumn(),
+            TextColumn("[dim]({task.fields[spent]})"),
             TimeElapsedColumn(),
             TextColumn("eta"),
             TimeRemainingColumn(),
             console=self.console,
             transient=False,
         )
-        self._task = self._display.add_task("rollouts", total=self.limit)
+        self._task = self._display.add_task("rollouts", total=self.limit, spent="0 running")
         self._display.start()
 
     def on_rollouts(self, snapshot: RunSnapshot) -> None:
         if self._display is not None and self._task is not None:
-            self._display.update(self._task, completed=snapshot.rollouts_spent)
+            self._display.update(
+                self._task,
+                completed=snapshot.rollouts_finished,
+                spent=f"{snapshot.rollouts_running} running, "
+                f"{snapshot.rollouts_reserved} reserved",
+            )
 
     def on_commit(self, snapshot: RunSnapshot, proposal: Proposal | None) -> None:
         s = self.snapshot(snapshot, proposal)
@@ -173,6 +191,7 @@ class RichProgress(_Counting):
     def on_finish(self, result: Result) -> None:
         self.close()
         self.out.print(summary_table(result, self.last))
+        self.out.print(best_prompt(result))
 
     def close(self, *, failed: bool = False) -> None:
         if self._display is not None:
@@ -251,6 +270,39 @@ def summary_table(result: Result, last: Snapshot | None) -> Table:
     return table
 
 
+def best_prompt(result: Result) -> RenderableType:
+    """The best candidate's texts, each with its diff against the seed, and its scores."""
+    best, seed = result.best, result.candidates[0]
+    better = sum(v > seed.val_scores.get(e, 0.0) for e, v in best.val_scores.items())
+    worse = sum(v < seed.val_scores.get(e, 0.0) for e, v in best.val_scores.items())
+    title = Text.assemble(
+        ("best prompt ", "bold"),
+        (best.id, "bold green"),
+        f": validation {best.score:.3f} (seed {seed.score:.3f}); better than the seed on "
+        f"{better}, worse on {worse} of {len(best.val_scores)} examples",
+    )
+    parts: list[RenderableType] = [title]
+    for name, text in best.components.items():
+        old = seed.components.get(name)
+        if old == text:
+            parts.append(Text(f"[{name}] unchanged from the seed", style="dim"))
+            continue
+        parts.append(Text(f"[{name}]", style="bold"))
+        parts.append(Text(text))
+        parts.append(Text(f"diff against the seed ({name}):", style="dim"))
+        parts.append(_diff(old or "", text))
+    return Group(*parts)
+
+
+def _diff(old: str, new: str) -> Text:
+    out = Text()
+    lines = difflib.unified_diff(old.splitlines(), new.splitlines(), "seed", "best", lineterm="")
+    for line in list(lines)[2:]:
+        style = "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
+        out.append(line + "\n", style=style)
+    return out
+
+
 class JsonLinesProgress(_Counting):
     """One JSON object per line: ``start``, one ``commit`` per commit, then ``finish``."""
 
@@ -280,6 +332,8 @@ class JsonLinesProgress(_Counting):
                 "event": "finish",
                 "best": result.best.id,
                 "best_score": result.best.score,
+                "components": dict(result.best.components),
+                "seed_score": result.candidates[0].score,
                 "frontier": [c.id for c in result.frontier],
                 "rollouts": result.rollouts_used,
                 "rollouts_limit": result.rollouts_limit,
@@ -303,3 +357,9 @@ def make_observer(
     if mode == "json":
         return JsonLinesProgress(stream=stream)
     return Quiet()
+
+
+def terminal_progress(console: Console | None = None) -> _Counting | None:
+    """The live bar for ``optimize(progress=True)``: ``None`` when stderr is not a terminal."""
+    console = console or Console(stderr=True)
+    return RichProgress(console=console) if console.is_terminal else None

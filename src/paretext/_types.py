@@ -36,13 +36,16 @@ class Feedback:
     can build its frontier over them (``EngineConfig.frontier``).  ``sections`` is
     side information by name (compiler output, failing tests, timings); reflection
     sees it after ``text`` as ``## name`` blocks, repeats collapsed and the whole
-    held to a size budget (head and tail kept).
+    held to a size budget (head and tail kept).  ``components`` says something to
+    one component only: ``components={"plan": "..."}`` is shown to the reflection
+    on ``plan`` (besides ``text``) and to no other.
     """
 
     score: float
     text: str = ""
     objectives: Mapping[str, float] = field(default_factory=dict)
     sections: Mapping[str, str] = field(default_factory=dict)
+    components: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +86,8 @@ class Rollout:
     feedback: str
     objectives: Mapping[str, float] = field(default_factory=dict)
     error: str | None = None
+    #: Feedback for one component's reflection only (``Feedback.components``).
+    component_feedback: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def failed(self) -> bool:
@@ -209,3 +214,9 @@ class Result:
             if c.id == candidate_id:
                 return c
         raise KeyError(candidate_id)
+
+    def apply(self, program: Any, inputs: Any) -> list[Any]:
+        """Run ``program`` with the best candidate on new ``inputs`` (sync; see ``pt.apply``)."""
+        from .api import apply
+
+        return apply(program, self, inputs)

@@ -61,8 +61,10 @@ class StopReason(str, Enum):
     USD = "usd"
     SIGNAL = "signal"
     REQUESTED = "requested"
+    #: Read from a store whose run has not finished (still running, interrupted or killed).
+    UNFINISHED = "unfinished"
 
     @property
     def resumable(self) -> bool:
         """Stopped from outside (a signal, a request): continuing later is expected."""
-        return self in (StopReason.SIGNAL, StopReason.REQUESTED)
+        return self in (StopReason.SIGNAL, StopReason.REQUESTED, StopReason.UNFINISHED)

@@ -17,6 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
+from ._apply import aapply, load
 from ._canonical import canonical_text, to_canonical
 from ._config import (
     Budget,
@@ -27,12 +28,16 @@ from ._config import (
     config_fingerprint,
     preset_rollouts,
 )
+from ._identity import code_identity
 from ._ids import ExampleId
+from ._progress import terminal_progress
+from ._resume import OnChange, open_run_store
 from ._types import Example, Result
 from .engine import (
     Engine,
     EngineObserver,
     HoldoutPlan,
+    ObserverGroup,
     RolloutExecutor,
     RunSpec,
     candidate_selector,
@@ -41,14 +46,24 @@ from .engine import (
     select_on_holdout,
 )
 from .errors import ConfigError
-from .lm import LM, UsageTracker, compose_lm, resolve_lm
+from .lm import LM, UsageTracker, check_usd_cap, close_loop_clients, compose_lm, resolve_lm
 from .metric import Metric, as_metric
 from .program import Pipeline, Program, as_program
 from .propose import MutationProposer
-from .store import RunStore, open_store
+from .store import RunStore
 
 __all__ = [
-    "aoptimize", "asearch", "build_spec", "optimize", "run_fingerprint", "search", "sync_twin"
+    "aapply",
+    "aoptimize",
+    "apply",
+    "asearch",
+    "build_spec",
+    "load",
+    "optimize",
+    "run_fingerprint",
+    "run_sync",
+    "search",
+    "sync_twin",
 ]
 
 T = TypeVar("T")
@@ -182,11 +197,15 @@ def build_spec(
     run_meta: Mapping[str, Any] | None = None,
     proposer: MutationProposer | None = None,
     executor: RolloutExecutor | None = None,
+    on_change: OnChange = "refuse",
+    branch: str | Path | None = None,
+    retry_failures: bool = False,
     wait: bool = False,
 ) -> RunSpec:
     """The one RunSpec builder: validate and resolve every input.
 
-    Spends nothing; touches disk only to open ``run``.
+    Spends nothing; touches disk only to open ``run`` (see :mod:`paretext._resume`
+    for ``on_change``, ``branch`` and ``retry_failures``).
     """
     engine = engine or EngineConfig()
     reflection = reflection or ReflectionConfig()
@@ -199,29 +218,30 @@ def build_spec(
     train, val = _splits(trainset, valset)
     resolved_budget = _budget(budget, len(train), len(val), len(components), reflection)
     reflection_model = _resolve_lm(reflection_lm, "reflection")
+    check_usd_cap(resolved_budget.usd, [reflection_model, *_program_lms(prog)])
 
     # Before the store opens: data without a stable encoding is refused with nothing written.
     fingerprint = run_fingerprint(components, train, val, reflection_model.model, proposer,
                                   engine, reflection, merge)
-    store = open_store(run)
+    fingerprint["code"] = code_identity(prog, met)
+    store = open_run_store(run, fingerprint, {
+        "search_mode": valset is None, "n_train": len(train), "n_val": len(val),
+        "rollouts_limit": resolved_budget.rollout_limit, **(run_meta or {}),
+    }, on_change=on_change, branch=branch, retry_failures=retry_failures, wait=wait)
     tracker = UsageTracker()
     refl = compose_lm(reflection_model, store, tracker, role="reflection", hedge=engine.hedge)
     prog = _with_task_lm(prog, store, tracker, cache=cache_task_lm, hedge=engine.hedge)
-    try:
-        store.open_run(fingerprint, {
-            "search_mode": valset is None, "n_train": len(train), "n_val": len(val),
-            "rollouts_limit": resolved_budget.rollout_limit, **(run_meta or {}),
-        }, wait=wait)
-    except BaseException:
-        if not isinstance(run, RunStore):
-            store.close()  # drops the writer lock too
-        raise
     return RunSpec(
         seed_components=components, train=train, val=val, program=prog, metric=met,
         reflection_lm=refl, store=store, budget=resolved_budget, engine=engine,
         reflection=reflection, merge=merge, stop=stop or StopConfig(), tracker=tracker,
         search_mode=valset is None, proposer=proposer, executor=executor,
     )
+
+
+def _program_lms(prog: Program) -> list[LM]:
+    """The LMs a program declares (a pipeline's); a function's own LM calls are not visible."""
+    return [prog.lm] if isinstance(prog, Pipeline) else []
 
 
 def _with_task_lm(
@@ -282,10 +302,14 @@ async def aoptimize(
     merge: MergeConfig | None = None,
     stop: StopConfig | None = None,
     observer: EngineObserver | None = None,
+    progress: bool = False,
     cache_task_lm: bool = True,
     run_meta: Mapping[str, Any] | None = None,
     proposer: MutationProposer | None = None,
     executor: RolloutExecutor | None = None,
+    on_change: OnChange = "refuse",
+    branch: str | Path | None = None,
+    retry_failures: bool = False,
     wait: bool = False,
     holdout: int | float | None = None,
     holdout_candidates: int = 4,
@@ -293,13 +317,19 @@ async def aoptimize(
     """Optimize the ``seed`` components of ``program`` for ``metric``.
 
     ``valset=None`` runs test-time search on ``trainset``.  ``run`` names a
-    directory holding the SQLite run store: running again with the same path
-    and settings resumes exactly, paying for nothing already recorded.
-    ``run_meta`` is stored with the run (the CLI keeps what it needs to resume).
-    ``proposer`` replaces GEPA's reflective mutation (baselines use this seam);
-    ``executor`` runs the rollouts elsewhere (it never changes results).
-    Only one process may write a run: another one writing ``run`` is an error
-    naming it (``RunLocked``), unless ``wait=True`` queues behind it.
+    directory holding the SQLite run store: running again with the same path,
+    settings and code resumes exactly, paying for nothing already recorded.
+    When the program or the metric changed, the run is refused unless
+    ``on_change="fresh"`` (start over), ``branch=NEW_RUN`` (a new run reusing
+    what still applies) or ``on_change="replay_anyway"``; ``retry_failures``
+    reruns recorded failures.  ``observer`` follows the run (an
+    :class:`EngineObserver`); ``progress=True`` shows a live bar on a terminal
+    (nothing when stderr is not one).  ``run_meta`` is stored with the run (the
+    CLI keeps what it needs to resume).  ``proposer`` replaces GEPA's reflective
+    mutation (baselines use this seam); ``executor`` runs the rollouts elsewhere
+    (it never changes results).  Only one process may write a run: another one
+    writing ``run`` is an error naming it (``RunLocked``), unless ``wait=True``
+    queues behind it.
     ``holdout`` (a count, or a fraction of ``valset``) keeps that many validation
     examples out of the search; the returned ``best`` is then the one of
     ``holdout_candidates`` contenders (the search's best and the frontier's next
@@ -334,11 +364,19 @@ async def aoptimize(
         run_meta=run_meta,
         proposer=proposer,
         executor=executor,
+        on_change=on_change,
+        branch=branch,
+        retry_failures=retry_failures,
         wait=wait,
     )
+    bar = terminal_progress() if progress else None
     try:
-        result = await Engine(spec, observer).run()
+        result = await Engine(spec, ObserverGroup([o for o in (observer, bar) if o])).run()
         return result if plan is None else await select_on_holdout(spec, result, plan)
+    except BaseException:
+        if bar is not None:
+            bar.close(failed=True)
+        raise
     finally:
         if run is not None and not isinstance(run, RunStore):
             spec.store.close()
@@ -375,17 +413,22 @@ async def asearch(
     merge: MergeConfig | None = None,
     stop: StopConfig | None = None,
     observer: EngineObserver | None = None,
+    progress: bool = False,
     cache_task_lm: bool = True,
     run_meta: Mapping[str, Any] | None = None,
     proposer: MutationProposer | None = None,
     executor: RolloutExecutor | None = None,
+    on_change: OnChange = "refuse",
+    branch: str | Path | None = None,
+    retry_failures: bool = False,
     wait: bool = False,
 ) -> Result:
     """Test-time search: optimize on ``tasks`` themselves and keep the best output per task."""
     return await aoptimize(
         seed, program, metric, tasks, None, reflection_lm=reflection_lm, budget=budget, run=run,
         engine=engine, reflection=reflection, merge=merge, stop=stop, observer=observer,
-        cache_task_lm=cache_task_lm, run_meta=run_meta, proposer=proposer, executor=executor,
+        progress=progress, cache_task_lm=cache_task_lm, run_meta=run_meta, proposer=proposer,
+        executor=executor, on_change=on_change, branch=branch, retry_failures=retry_failures,
         wait=wait,
     )
 
@@ -395,14 +438,19 @@ def sync_twin(fn: Callable[P, Coroutine[Any, Any, T]], name: str) -> Callable[P,
 
     @functools.wraps(fn)
     def twin(*args: P.args, **kwargs: P.kwargs) -> T:
-        return _run_sync(fn(*args, **kwargs))
+        return run_sync(fn(*args, **kwargs))
 
     twin.__name__ = twin.__qualname__ = name
     twin.__doc__ = f"The sync twin of :func:`{fn.__name__}` (same arguments).\n\n{fn.__doc__}"
     return twin
 
 
-def _run_sync(coro: Coroutine[Any, Any, T]) -> T:
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` on a loop of its own (in a thread when called from a running loop).
+
+    What it opened on that loop (LM connections) is closed there, so the program
+    stays usable from any later loop.
+    """
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -421,7 +469,10 @@ def _run_on_own_loop(coro: Coroutine[Any, Any, T]) -> T:
 
     async def main() -> T:
         asyncio.get_running_loop().set_default_executor(_DaemonExecutor())
-        return await coro
+        try:
+            return await coro
+        finally:
+            await close_loop_clients()  # on the loop that opened them: usable from later loops
 
     return asyncio.run(main())
 
@@ -454,4 +505,5 @@ class _DaemonExecutor(concurrent.futures.ThreadPoolExecutor):
 
 
 optimize = sync_twin(aoptimize, "optimize")
+apply = sync_twin(aapply, "apply")
 search = sync_twin(asearch, "search")

@@ -30,8 +30,9 @@ import os
 import runpy
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -40,7 +41,14 @@ import typer.core
 from rich.console import Console
 
 from . import __version__
-from ._config import PRESET_PROPOSALS, Budget, EngineConfig
+from ._config import (
+    PRESET_PROPOSALS,
+    Budget,
+    EngineConfig,
+    MergeConfig,
+    ReflectionConfig,
+    StopConfig,
+)
 from ._verdict import StopReason
 from .errors import ConfigError, ParetextError, ProgramSignatureError, StoreError
 
@@ -191,16 +199,19 @@ class RunSettings:
 
     source: str
     kind: str  # "file" or "task"
-    budget: str = "light"
+    budget: str | None = None  # None: the task file's budget, else "light"
     max_usd: float | None = None
     max_minutes: float | None = None
     task_lm: str | None = None
     reflection_lm: str | None = None
-    concurrency: int = 16
-    seed: int = 0
+    concurrency: int | None = None  # None: the task file's engine, else 16
+    seed: int | None = None
     train: int | None = None
     val: int | None = None
     ray: str | None = None  # a Ray address for the rollouts; "" is Ray's default
+    perfect_score: float | None = None
+    minibatch: int | None = None
+    merge: bool | None = None
 
     def to_meta(self) -> dict[str, Any]:
         return {"format": 1, **asdict(self)}
@@ -225,6 +236,17 @@ class _Loaded:
     trainset: Any
     valset: Any
     reflection_lm: Any
+    configs: Mapping[str, Any] = field(default_factory=dict)
+
+
+#: What a task file may define besides seed/program/metric/trainset, and its type.
+_FILE_CONFIGS: dict[str, type] = {
+    "engine": EngineConfig,
+    "reflection": ReflectionConfig,
+    "merge": MergeConfig,
+    "stop": StopConfig,
+    "budget": Budget,
+}
 
 
 def _is_file(source: str) -> bool:
@@ -254,8 +276,17 @@ def _load_file(settings: RunSettings) -> _Loaded:
     missing = [n for n in ("seed", "program", "metric", "trainset") if n not in names]
     if missing:
         raise ConfigError(
-            f"{path} must define {', '.join(missing)} (and may define valset and reflection_lm)"
+            f"{path} must define {', '.join(missing)} (and may define valset, reflection_lm, "
+            f"{', '.join(_FILE_CONFIGS)})"
         )
+    configs = {k: names[k] for k in _FILE_CONFIGS if names.get(k) is not None}
+    for key, value in configs.items():
+        expected = _FILE_CONFIGS[key]
+        if not isinstance(value, expected):
+            raise ConfigError(
+                f"{path} defines {key} as {type(value).__name__}; it must be a "
+                f"paretext.{expected.__name__}"
+            )
     reflection = settings.reflection_lm or names.get("reflection_lm")
     if reflection is None:
         raise ConfigError(
@@ -269,6 +300,7 @@ def _load_file(settings: RunSettings) -> _Loaded:
         trainset=names["trainset"],
         valset=valset,
         reflection_lm=reflection,
+        configs=configs,
     )
 
 
@@ -283,7 +315,7 @@ def _load_task(settings: RunSettings) -> _Loaded:
         raise ConfigError("pass --reflection-lm MODEL (the model that rewrites the prompts)")
     from .program import ChatProgram
 
-    splits = task.load(settings.seed, train=settings.train, val=settings.val)
+    splits = task.load(settings.seed or 0, train=settings.train, val=settings.val)
     program = ChatProgram(
         resolve_lm(settings.task_lm), component=task.component, template=task.template,
         max_tokens=task.max_tokens,
@@ -298,10 +330,42 @@ def _load_task(settings: RunSettings) -> _Loaded:
     )
 
 
-def _budget(settings: RunSettings) -> Budget:
-    return Budget(
-        rollouts=_parse_budget(settings.budget), usd=settings.max_usd, minutes=settings.max_minutes
-    )
+def _budget(settings: RunSettings, file_budget: Budget | None) -> Budget:
+    """The command line's limits over the task file's budget (``light`` when neither says)."""
+    base = file_budget or Budget(rollouts="light")
+    changes: dict[str, Any] = {}
+    if settings.budget is not None:
+        changes["rollouts"] = _parse_budget(settings.budget)
+    if settings.max_usd is not None:
+        changes["usd"] = settings.max_usd
+    if settings.max_minutes is not None:
+        changes["minutes"] = settings.max_minutes
+    return replace(base, **changes)
+
+
+def _configs(settings: RunSettings, loaded: _Loaded) -> dict[str, Any]:
+    """The engine, reflection, merge and stop configs: the task file's, then the flags."""
+    c = loaded.configs
+    engine: EngineConfig = c.get("engine") or EngineConfig()
+    reflection: ReflectionConfig = c.get("reflection") or ReflectionConfig()
+    merge: MergeConfig = c.get("merge") or MergeConfig()
+    if settings.seed is not None:
+        engine = replace(engine, seed=settings.seed)
+    if settings.concurrency is not None:
+        engine = replace(engine, concurrency=settings.concurrency)
+    if settings.perfect_score is not None:
+        engine = replace(engine, perfect_score=settings.perfect_score)
+    if settings.minibatch is not None:
+        reflection = replace(reflection, minibatch_size=settings.minibatch)
+    if settings.merge is not None:
+        merge = replace(merge, enabled=settings.merge)
+    return {
+        "engine": engine,
+        "reflection": reflection,
+        "merge": merge,
+        "stop": c.get("stop"),
+        "budget": _budget(settings, c.get("budget")),
+    }
 
 
 # -- running ---------------------------------------------------------------------------
@@ -327,6 +391,23 @@ def _mark_failed(run: Path, exc: BaseException) -> None:
         store.close()
 
 
+@dataclass(frozen=True)
+class _Reopen:
+    """What to do with a stored run whose code changed (see ``paretext._resume``)."""
+
+    fresh: bool = False
+    replay_anyway: bool = False
+    branch: Path | None = None
+    retry_failures: bool = False
+
+    def kwargs(self) -> dict[str, Any]:
+        if self.fresh and self.replay_anyway:
+            raise typer.BadParameter("--fresh and --replay-anyway exclude each other")
+        on_change = "fresh" if self.fresh else "replay_anyway" if self.replay_anyway else "refuse"
+        return {"on_change": on_change, "branch": self.branch,
+                "retry_failures": self.retry_failures}
+
+
 def _execute(
     settings: RunSettings,
     run: Path,
@@ -334,6 +415,7 @@ def _execute(
     *,
     report: bool,
     mlflow: str | None,
+    reopen: _Reopen = _Reopen(),
     wait: bool = False,
 ) -> int:
     from . import api
@@ -346,6 +428,10 @@ def _execute(
         executor = RayExecutor(settings.ray or None)
     loaded = _load_file(settings) if settings.kind == "file" else _load_task(settings)
     err = Console(stderr=True)
+    if mode == "quiet":  # -q prints nothing; an unknown cost still reads "unknown" in show
+        warnings.filterwarnings("ignore", message="no price known", category=RuntimeWarning)
+    reopen_kwargs = reopen.kwargs()
+    target = reopen.branch or run  # a branch is the new run; the old one is only read
     try:
         with make_observer(mode) as observer:
             result: Result = api.optimize(
@@ -355,12 +441,12 @@ def _execute(
                 loaded.trainset,
                 loaded.valset,
                 reflection_lm=loaded.reflection_lm,
-                budget=_budget(settings),
                 run=run,
-                engine=EngineConfig(seed=settings.seed, concurrency=settings.concurrency),
                 observer=observer,
                 run_meta={"cli": settings.to_meta()},
                 executor=executor,
+                **_configs(settings, loaded),
+                **reopen_kwargs,
                 wait=wait,
             )
     except KeyboardInterrupt:
@@ -374,8 +460,9 @@ def _execute(
     except (ConfigError, ProgramSignatureError, StoreError):
         raise  # nothing ran, or the store holds another run, is locked, full or read-only
     except BaseException as exc:
-        _mark_failed(run, exc)
+        _mark_failed(target, exc)
         raise
+    run = target
     if report or mlflow is not None:
         from .report import load, log_to_mlflow, write_report
 
@@ -466,14 +553,32 @@ WaitOpt = Annotated[
         "--wait", help="If another process is writing this run, wait for it instead of failing."
     ),
 ]
-ConcurrencyOpt = Annotated[
-    int,
+FreshOpt = Annotated[
+    bool,
     typer.Option(
-        "--concurrency",
-        "-j",
-        min=1,
-        help="Most rollouts and LM calls at once (never changes results).",
+        "--fresh",
+        help="The program or metric changed: start the run over (the old store is kept beside).",
     ),
+]
+BranchOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--branch",
+        metavar="NEW_RUN",
+        help="Start a new run at NEW_RUN from this one: every recorded LM call is reused, "
+        "recorded rollouts only if program, metric and data are unchanged.",
+    ),
+]
+ReplayOpt = Annotated[
+    bool,
+    typer.Option(
+        "--replay-anyway",
+        help="The program or metric changed but the recorded rollouts still hold: keep them "
+        "(failed ones are retried).",
+    ),
+]
+RetryOpt = Annotated[
+    bool, typer.Option("--retry-failures", help="Run recorded failed rollouts again.")
 ]
 
 
@@ -489,14 +594,15 @@ def optimize(
         ),
     ],
     budget: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--budget",
             "-b",
             callback=_check_budget,
-            help="light, medium, heavy, or a number of rollouts.",
+            help="light, medium, heavy, or a number of rollouts "
+            "(default: the task file's budget, else light).",
         ),
-    ] = "light",
+    ] = None,
     max_usd: Annotated[
         float | None,
         typer.Option("--max-usd", min=0.0, help="Also stop once LM calls cost this much."),
@@ -519,7 +625,15 @@ def optimize(
             help="Model that rewrites the prompts (overrides the file's reflection_lm).",
         ),
     ] = None,
-    concurrency: ConcurrencyOpt = 16,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            "--concurrency",
+            "-j",
+            min=1,
+            help="Most rollouts and LM calls at once (never changes results; default 16).",
+        ),
+    ] = None,
     run: Annotated[
         Path | None,
         typer.Option(
@@ -529,8 +643,8 @@ def optimize(
         ),
     ] = None,
     seed: Annotated[
-        int, typer.Option("--seed", help="Seed of the search (and of a task's splits).")
-    ] = 0,
+        int | None, typer.Option("--seed", help="Seed of the search (and of a task's splits).")
+    ] = None,
     train: Annotated[
         int | None, typer.Option("--train", min=1, help="Training examples (built-in tasks).")
     ] = None,
@@ -538,6 +652,23 @@ def optimize(
         int | None, typer.Option("--val", min=1, help="Validation examples (built-in tasks).")
     ] = None,
     ray: RayOpt = None,
+    perfect_score: Annotated[
+        float | None,
+        typer.Option(
+            "--perfect-score", min=0.0, help="The metric's best score (scores lie in [0, it])."
+        ),
+    ] = None,
+    minibatch: Annotated[
+        int | None,
+        typer.Option("--minibatch", min=1, help="Examples per reflection minibatch (default 3)."),
+    ] = None,
+    merge: Annotated[
+        bool | None, typer.Option("--merge/--no-merge", help="Merge candidates (default on).")
+    ] = None,
+    fresh: FreshOpt = False,
+    branch: BranchOpt = None,
+    replay_anyway: ReplayOpt = False,
+    retry_failures: RetryOpt = False,
     quiet: QuietOpt = False,
     json_lines: JsonOpt = False,
     report: ReportOpt = True,
@@ -561,9 +692,14 @@ def optimize(
             train=train,
             val=val,
             ray=ray,
+            perfect_score=perfect_score,
+            minibatch=minibatch,
+            merge=merge,
         )
+        reopen = _Reopen(fresh, replay_anyway, branch, retry_failures)
         code = _execute(
-            settings, run or _default_run(source), mode, report=report, mlflow=mlflow, wait=wait
+            settings, run or _default_run(source), mode, report=report, mlflow=mlflow,
+            reopen=reopen, wait=wait,
         )
     raise typer.Exit(code)
 
@@ -598,6 +734,10 @@ def resume(
             "first went away).",
         ),
     ] = None,
+    fresh: FreshOpt = False,
+    branch: BranchOpt = None,
+    replay_anyway: ReplayOpt = False,
+    retry_failures: RetryOpt = False,
     quiet: QuietOpt = False,
     json_lines: JsonOpt = False,
     report: ReportOpt = True,
@@ -620,8 +760,10 @@ def resume(
             settings = replace(settings, concurrency=concurrency)
         if ray is not None:
             settings = replace(settings, ray=ray)
-        code = _execute(settings, run, mode, report=report, mlflow=mlflow)
-        code = _execute(settings, run, mode, report=report, mlflow=mlflow, wait=wait)
+        reopen = _Reopen(fresh, replay_anyway, branch, retry_failures)
+        code = _execute(
+            settings, run, mode, report=report, mlflow=mlflow, reopen=reopen, wait=wait
+        )
     raise typer.Exit(code)
 
 
@@ -691,15 +833,53 @@ def mlflow_command(
         str | None, typer.Option("--run-name", help="Default: the run directory's name.")
     ] = None,
 ) -> None:
-    """Log a run to MLflow: settings, scores per accepted candidate, report and best candidate."""
-    with exit_on_errors():
-        from .report import load, log_to_mlflow
+    """Log a run to MLflow: settings, scores per accepted candidate, report and best candidate.
 
-        typer.echo(
-            log_to_mlflow(
-                load(run), tracking_uri=tracking_uri, experiment=experiment, run_name=run_name
-            )
+    Prints the MLflow run id on stdout (for scripts) and where it went on stderr.
+    """
+    with exit_on_errors():
+        from .report import load, log_to_mlflow, mlflow_tracking_uri
+
+        data = load(run)
+        run_id = log_to_mlflow(
+            data, tracking_uri=tracking_uri, experiment=experiment, run_name=run_name
         )
+        uri = mlflow_tracking_uri(tracking_uri)
+        typer.echo(run_id)
+        typer.echo(
+            f"logged {data.location} to MLflow experiment {experiment!r} at {uri} "
+            f"(best {data.best}); browse it with: mlflow ui --backend-store-uri {uri}",
+            err=True,
+        )
+
+
+@app.command("wandb", epilog=_EPILOG)
+def wandb_command(
+    run: RunArg,
+    project: Annotated[
+        str, typer.Option("--project", "-p", help="W&B project name.")
+    ] = "paretext",
+    run_name: Annotated[
+        str | None, typer.Option("--run-name", help="Default: the run directory's name.")
+    ] = None,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Write the W&B run to disk (`wandb sync` later).")
+    ] = False,
+    directory: Annotated[
+        Path | None, typer.Option("--dir", help="Where W&B writes its files (default WANDB_DIR).")
+    ] = None,
+) -> None:
+    """Log a run to Weights & Biases: settings, the score curve, report and best candidate."""
+    with exit_on_errors():
+        from .report import load, log_to_wandb
+
+        data = load(run)
+        path = log_to_wandb(
+            data, project=project, run_name=run_name, mode="offline" if offline else None,
+            directory=directory,
+        )
+        typer.echo(path)
+        typer.echo(f"logged {data.location} to W&B project {project!r} as {path}", err=True)
 
 
 # -- plugins and entry point ---------------------------------------------------------------

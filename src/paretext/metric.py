@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import math
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
@@ -32,6 +33,7 @@ def _coerce(value: Any, perfect: float) -> Feedback:
             score=float(value["score"]),
             text=str(value.get("feedback", value.get("text", ""))),
             objectives=dict(value.get("objectives", {})),
+            components=dict(value.get("components", {})),
         )
     else:
         raise MetricError(
@@ -46,7 +48,10 @@ def _coerce(value: Any, perfect: float) -> Feedback:
     if not isinstance(fb.score, int | float) or math.isnan(fb.score):
         raise MetricError(f"metric returned a non-numeric or NaN score: {fb.score!r}")
     if not 0.0 <= fb.score <= perfect:
-        raise MetricError(f"metric returned score {fb.score!r} outside [0, {perfect}]")
+        raise MetricError(
+            f"metric returned score {fb.score!r} outside [0, {perfect}]; if that is a valid "
+            "score, set the best one: EngineConfig(perfect_score=...) or --perfect-score"
+        )
     if not isinstance(fb.objectives, Mapping):
         kind = type(fb.objectives).__name__
         raise MetricError(f"metric objectives must be a mapping, got {kind}")
@@ -55,11 +60,17 @@ def _coerce(value: Any, perfect: float) -> Feedback:
             raise MetricError(f"objective names must be strings, got {name!r}")
         if not isinstance(val, int | float) or math.isnan(val):
             raise MetricError(f"objective {name!r} is not a number: {val!r}")
+    for comp, said in fb.components.items():
+        if not isinstance(comp, str) or not isinstance(said, str):
+            raise MetricError(f"feedback for component {comp!r} must be a string, got {said!r}")
     text = fb.text or ("Correct." if fb.score >= perfect else f"Score {fb.score:g} of {perfect:g}.")
     if fb.sections:
         text = f"{text}\n{render_sections(fb.sections)}"
     return Feedback(
-        score=float(fb.score), text=text, objectives=MappingProxyType(dict(fb.objectives))
+        score=float(fb.score),
+        text=text,
+        objectives=MappingProxyType(dict(fb.objectives)),
+        components=MappingProxyType(dict(fb.components)),
     )
 
 
@@ -80,13 +91,30 @@ class Metric:
         self._async = is_async(fn)
         self.perfect_score = perfect_score
 
+    @property
+    def fn(self) -> Callable[..., Any]:
+        """The user's callable (its source is part of the run's code identity)."""
+        return self._fn
+
     async def __call__(self, example: Any, output: Any, trace: tuple[TraceStep, ...]) -> Feedback:
         args: tuple[Any, ...] = (example, output, trace) if self._wants_trace else (example, output)
         if self._async:
             value = await self._fn(*args)
         else:
             value = await asyncio.to_thread(self._fn, *args)
-        return _coerce(value, self.perfect_score)
+        try:
+            return _coerce(value, self.perfect_score)
+        except MetricError as exc:
+            raise MetricError(f"{exc} (from {_where(self._fn)})") from None
+
+
+def _where(fn: Callable[..., Any]) -> str:
+    """The user's metric by name and place, so an error points at their code, not ours."""
+    code = getattr(inspect.unwrap(fn), "__code__", None)
+    name = getattr(fn, "__qualname__", type(fn).__qualname__)
+    if code is None:
+        return name
+    return f"{name} at {code.co_filename}:{code.co_firstlineno}"
 
 
 def as_metric(fn: Callable[..., Any] | Metric, *, perfect_score: float = 1.0) -> Metric:

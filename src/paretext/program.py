@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from ._callables import is_async, positional_arity
@@ -98,6 +98,11 @@ class FunctionProgram:
         self._components = frozenset(components) if components is not None else None
         self._inputs = None if inputs is None else tuple(inputs)
 
+    @property
+    def fn(self) -> Callable[..., Any]:
+        """The user's callable (its source is part of the run's code identity)."""
+        return self._fn
+
     def uses_components(self) -> frozenset[str] | None:
         return self._components
 
@@ -147,26 +152,44 @@ class ChatStep:
         return self.name or self.component
 
 
-@dataclass(slots=True)
 class Pipeline:
     """A multi-step program: each step is one LM call tagged with its component.
 
-    The output is the last step's reply; every step lands in the trace.
+    ``lm`` is an LM or a model string (as for :func:`ChatProgram`).  The output
+    is the last step's reply; every step lands in the trace.
     """
 
-    lm: LM
-    steps: Sequence[ChatStep]
-    temperature: float | None = None
-    max_tokens: int | None = None
-    response_format: Mapping[str, Any] | None = None
-    _components: frozenset[str] = field(init=False)
-
-    def __post_init__(self) -> None:
-        if not self.steps:
+    def __init__(
+        self,
+        lm: LM | str,
+        steps: Sequence[ChatStep] = (),
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        response_format: Mapping[str, Any] | None = None,
+    ) -> None:
+        if isinstance(lm, Sequence) and not isinstance(lm, str):
+            raise ConfigError(
+                "Pipeline takes the LM first: Pipeline('openai/<model>', [ChatStep(...), ...])"
+            )
+        if not steps:
             raise ConfigError("a pipeline needs at least one step")
-        if not isinstance(self.lm, LM):
-            raise ConfigError(f"lm must implement the LM protocol, got {type(self.lm).__name__}")
+        if isinstance(lm, str):
+            from .lm import resolve_lm
+
+            lm = resolve_lm(lm)
+        if not isinstance(lm, LM):
+            raise ConfigError(
+                f"lm must be a model string or implement the LM protocol, got {type(lm).__name__}"
+            )
+        self.lm: LM = lm
+        self.steps: tuple[ChatStep, ...] = tuple(steps)
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.response_format = response_format
         self._components = frozenset(s.component for s in self.steps)
+
+    def __repr__(self) -> str:
+        return f"Pipeline({self.lm.model!r}, {list(self.steps)!r})"
 
     def uses_components(self) -> frozenset[str] | None:
         return self._components
@@ -199,7 +222,7 @@ class Pipeline:
 
 
 def ChatProgram(
-    lm: LM,
+    lm: LM | str,
     component: str = "system",
     template: str | Callable[[Any], str] = "{input}",
     *,
@@ -211,10 +234,6 @@ def ChatProgram(
 
     ``lm`` is an LM or a model string (``"openai/gpt-4.1-mini"``, ``"local"``, ...).
     """
-    if isinstance(lm, str):
-        from .lm import resolve_lm
-
-        lm = resolve_lm(lm)
     return Pipeline(
         lm,
         [ChatStep(component=component, template=template)],

@@ -163,8 +163,9 @@ def test_public_surface_is_pinned() -> None:
         "ParetoSelector", "Pipeline", "Program", "Proposal", "ReflectionConfig", "Result",
         "Rollout", "RolloutExecutor", "RoundRobinComponents", "RunSnapshot", "RunStore",
         "SQLiteRunStore", "ScriptedLM", "StopConfig", "StopReason", "TopKParetoSelector",
-        "Trace", "TraceStep", "UsageTotals", "Verdict", "aoptimize", "aoptimize_artifact",
-        "asearch", "errors", "optimize", "optimize_artifact", "run_rollout", "search",
+        "Trace", "TraceStep", "UsageTotals", "Verdict", "aapply", "aoptimize",
+        "aoptimize_artifact", "apply", "asearch", "errors", "load", "optimize",
+        "optimize_artifact", "run_rollout", "search",
     }
     # Every package says what it exports, and exports only what it has.
     for package in ("engine", "lm", "store", "propose", "report", "baselines", "tasks", "bench"):

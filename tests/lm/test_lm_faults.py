@@ -171,7 +171,7 @@ async def test_rate_limit_without_hint_uses_backoff(
 async def test_many_calls_complete_through_transient_faults_with_exact_usage() -> None:
     tracker = UsageTracker()
     with FakeOpenAIServer(transient_fault_rate=0.25, seed=3) as server:
-        client = OpenAIClientLM("openai/fake", base_url=server.base_url, api_key=KEY)
+        client = OpenAIClientLM("openai/fake", base_url=server.base_url, api_key=KEY, free=True)
         policy = RetryPolicy(max_attempts=12, base_delay=0.001, max_delay=0.01)
         lm = MeteredLM(
             RetryingLM(LimitedLM(TimeoutLM(client, 5.0), Limiter(16)), policy),

@@ -173,6 +173,7 @@ async def test_completion_through_llama_cpp_server(llama_server: str) -> None:
     lm = resolve_lm("openai/qwen-0.5b", base_url=llama_server, timeout=120, max_retries=0)
     response = await lm.chat(ask("What is 2 + 3?", temperature=0.0, max_tokens=8))
     assert "5" in response.text
-    assert response.usage.prompt_tokens > 50 and response.cost_usd == 0.0
+    # A loopback server is not assumed free (it may proxy a paid provider): its price is unknown.
+    assert response.usage.prompt_tokens > 50 and response.cost_usd is None
     assert isinstance(lm, ComposedLM)
     await lm.aclose()

@@ -14,7 +14,7 @@ from ._executor import InProcessExecutor, RolloutExecutor, run_rollout
 from ._frontier import dominates, pareto_frontier, sample_by_unique_wins, unique_wins
 from ._holdout import HoldoutPlan, plan_holdout, select_on_holdout
 from ._loop import Engine
-from ._observer import EngineObserver
+from ._observer import EngineObserver, ObserverGroup
 from ._planner import Plan, Planner
 from ._recorder import StoreRecorder
 from ._replay import replay, run_failures
@@ -50,6 +50,7 @@ __all__ = [
     "HoldoutPlan",
     "InProcessExecutor",
     "Ledger",
+    "ObserverGroup",
     "Outcome",
     "ParetoSelector",
     "Plan",

@@ -40,6 +40,8 @@ class Evaluator:
         self._limiter = limiter
         self._on_charge = on_charge
         self._known: dict[Key, Rollout] = {}
+        #: Charged rollouts not finished yet (a progress display counts only finished ones).
+        self.running = 0
         self._flights: SingleFlight[Key, Rollout] = SingleFlight()
 
     async def evaluate(
@@ -85,11 +87,21 @@ class Evaluator:
         paid: frozenset[ExampleId] | None = None,
     ) -> list[asyncio.Task[Rollout]]:
         """Start evaluating ``ids``; charge ``reservation`` for those in ``paid`` (or all)."""
+        tasks = []
         for ex in ids:
+            task = asyncio.ensure_future(self.evaluate(components, candidate_hash, ex))
             if paid is None or ex in paid:
                 reservation.charge(1)
+                self.running += 1
+                task.add_done_callback(self._finished)
+            tasks.append(task)
         self._on_charge()
-        return [asyncio.ensure_future(self.evaluate(components, candidate_hash, ex)) for ex in ids]
+        return tasks
+
+    def _finished(self, _task: asyncio.Task[Rollout]) -> None:
+        """A charged rollout is done: progress counts it now."""
+        self.running -= 1
+        self._on_charge()
 
     async def evaluate_many(
         self,
@@ -104,3 +116,4 @@ class Evaluator:
             *self.launch(components, candidate_hash, ids, reservation, paid)
         )
         return {(candidate_hash, r.example_id): r for r in rollouts}
+

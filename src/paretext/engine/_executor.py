@@ -18,7 +18,7 @@ from typing import Any
 
 from .._ids import ExampleId
 from .._types import Example, Rollout, TraceStep
-from ..metric import Metric
+from ..metric import Metric, MetricError
 from ..program import Program
 
 __all__ = ["InProcessExecutor", "RolloutExecutor", "failed_rollout", "run_rollout"]
@@ -30,6 +30,8 @@ def _normalise(value: Any) -> Any:
 
 
 def _error_text(exc: BaseException) -> str:
+    if isinstance(exc, MetricError):  # it names the user's metric itself, not paretext's line
+        return f"{type(exc).__name__}: {exc}"
     frames = traceback.extract_tb(exc.__traceback__)
     where = f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
     return f"{type(exc).__name__}: {exc}{where}"
@@ -80,6 +82,7 @@ async def run_rollout(
         feedback.score,
         feedback.text,
         objectives=dict(feedback.objectives),
+        component_feedback=dict(feedback.components),
     )
 
 

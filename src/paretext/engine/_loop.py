@@ -129,6 +129,7 @@ class Engine:
             rollouts_spent=self.ledger.spent,
             rollouts_reserved=self.ledger.reserved,
             rollouts_limit=self.ledger.limit,
+            rollouts_running=self.evaluator.running,
             usage=tracker.totals(),
             paid=tracker.totals(paid=True),
             elapsed_s=time.monotonic() - self._started,

@@ -7,17 +7,26 @@ order, so a hook should be quick.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .._types import Proposal, Result
     from ._state import RunSnapshot
 
-__all__ = ["EngineObserver"]
+__all__ = ["EngineObserver", "ObserverGroup"]
 
 
 class EngineObserver:
-    """Subclass and override what you need."""
+    """Subclass and override what you need; pass it as ``optimize(..., observer=...)``.
+
+    Example: print each accepted candidate as it commits::
+
+        class Accepted(pt.EngineObserver):
+            def on_commit(self, snapshot, proposal):
+                if proposal is not None and proposal.accepted:
+                    print(proposal.candidate_id, snapshot.best.score)
+    """
 
     def on_start(self, rollouts_limit: int | None) -> None:
         """The run starts (or resumes) with this rollout limit (``None``: unlimited)."""
@@ -36,3 +45,21 @@ class EngineObserver:
 
     def on_abort(self, status: str, error: str) -> None:
         """The run ended with an error (``failed``) or was cancelled (``interrupted``)."""
+
+
+class ObserverGroup(EngineObserver):
+    """Several observers as one: every hook is called on each, in order."""
+
+    def __init__(self, observers: Sequence[EngineObserver]) -> None:
+        self.observers = tuple(observers)
+
+    def __getattribute__(self, name: str) -> Any:
+        if name.startswith("on_") and hasattr(EngineObserver, name):
+            observers = object.__getattribute__(self, "observers")
+
+            def each(*args: Any) -> None:
+                for o in observers:
+                    getattr(o, name)(*args)
+
+            return each
+        return object.__getattribute__(self, name)

@@ -8,6 +8,7 @@ its commits, each whole (the store writes one record per transaction).
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,6 +26,14 @@ class StoreRecorder(EngineObserver):
     def __init__(self, store: RunStore) -> None:
         self._store = store
         self._seq = 0
+        self._started = time.monotonic()
+        self._before = 0.0  # wall time of the processes that ran this run before
+
+    def on_start(self, rollouts_limit: int | None) -> None:
+        self._started = time.monotonic()
+        summary = self._store.info().summary or {}
+        before = summary.get("seconds_total", summary.get("seconds"))
+        self._before = float(before) if isinstance(before, int | float) else 0.0
 
     def on_commit(self, snapshot: RunSnapshot, proposal: Proposal | None) -> None:
         if proposal is None:
@@ -48,12 +57,14 @@ class StoreRecorder(EngineObserver):
     def on_finish(self, result: Result) -> None:
         # Stopped by a signal: the run is resumable, not done.
         status = "interrupted" if result.stopped == StopReason.SIGNAL else "finished"
-        self._store.finish(run_summary(result), status=status)
+        total = round(self._before + result.seconds, 3)
+        self._store.finish({**run_summary(result), "seconds_total": total}, status=status)
 
     def on_abort(self, status: str, error: str) -> None:
+        total = round(self._before + time.monotonic() - self._started, 3)
         # A store that cannot be written (disk full) must not hide the error that ended the run.
         with contextlib.suppress(StoreError):
-            self._store.finish({"error": error}, status=status)
+            self._store.finish({"error": error, "seconds_total": total}, status=status)
 
     def _event(self, kind: str, payload: Mapping[str, Any]) -> None:
         self._store.append_event(self._seq, kind, payload)
@@ -61,7 +72,12 @@ class StoreRecorder(EngineObserver):
 
 
 def run_summary(result: Result) -> dict[str, Any]:
-    """What the store keeps about a finished run (the rest is replayed from its records)."""
+    """What the store keeps about a finished run (the rest is replayed from its records).
+
+    ``seconds`` is this process's wall time; the recorder adds ``seconds_total``, the
+    wall time of every process that ran the run (a killed one counts only to its last
+    finish or interruption).
+    """
     return {
         "best": result.best.id,
         "best_score": result.best.score,

@@ -71,8 +71,9 @@ class RunSnapshot:
     """A frozen picture of a run: what Result, progress, ``show``, reports and MLflow read.
 
     ``rollouts_spent`` counts rollouts launched (committed ones plus those of
-    proposals still in flight), ``rollouts_reserved`` what in-flight proposals
-    may still spend; ``usage`` is every LM response the run consumed, ``paid``
+    proposals still in flight), ``rollouts_running`` those of them not
+    finished yet, ``rollouts_reserved`` what in-flight proposals may still
+    spend; ``usage`` is every LM response the run consumed, ``paid``
     the calls paid in this process (a resumed run replays the rest for free).
     """
 
@@ -89,6 +90,7 @@ class RunSnapshot:
     rollouts_spent: int
     rollouts_reserved: int
     rollouts_limit: int | None
+    rollouts_running: int = 0
     usage: tuple[UsageTotals, ...] = ()
     paid: tuple[UsageTotals, ...] = ()
     elapsed_s: float = 0.0
@@ -105,6 +107,11 @@ class RunSnapshot:
     @property
     def seed(self) -> Candidate:
         return self.candidates[0]
+
+    @property
+    def rollouts_finished(self) -> int:
+        """Rollouts spent and done: what a progress bar should count."""
+        return self.rollouts_spent - self.rollouts_running
 
     @property
     def accepted(self) -> int:

@@ -26,7 +26,8 @@ from ._models import (
     install_model,
     list_models,
 )
-from ._openai import OpenAIClientLM
+from ._openai import OpenAIClientLM, close_loop_clients
+from ._price_check import check_usd_cap
 from ._pricing import Price, cost_usd, get_price, register_price
 from ._resolve import ComposedLM, DefaultsLM, resolve_lm
 from ._retry import RetryingLM, RetryPolicy, TimeoutLM
@@ -65,6 +66,8 @@ __all__ = [
     "Usage",
     "UsageTracker",
     "cache_dir",
+    "check_usd_cap",
+    "close_loop_clients",
     "compose_lm",
     "cost_usd",
     "error_for_status",

@@ -63,6 +63,20 @@ class ChatRequest:
             "sample": self.sample,
         }
 
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ChatRequest:
+        """The inverse of :meth:`to_json` (a recorded request, copied between run stores)."""
+        stop = data.get("stop")
+        return cls.of(
+            data["messages"],
+            temperature=data.get("temperature"),
+            max_tokens=data.get("max_tokens"),
+            seed=data.get("seed"),
+            stop=tuple(stop) if stop else None,
+            response_format=data.get("response_format"),
+            sample=int(data.get("sample", 0)),
+        )
+
     def cache_key(self, model: str) -> str:
         """sha256 of the canonical request and model name; never includes credentials."""
         payload = canonical_json({"model": model, **self.to_json()})

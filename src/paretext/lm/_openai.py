@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import os
+import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
@@ -27,14 +28,14 @@ from ._secrets import Secret
 if TYPE_CHECKING:
     import httpx2
 
-__all__ = ["OpenAIClientLM"]
+__all__ = ["OpenAIClientLM", "close_loop_clients"]
 
 _PREFIX = "openai/"
 _OFFICIAL_HOST = "api.openai.com"
 TokenParam = Literal["max_tokens", "max_completion_tokens"]
 
 
-def _is_loopback(url: str | None) -> bool:
+def is_loopback(url: str | None) -> bool:
     host = urlsplit(url).hostname if url else None
     if host is None:
         return False
@@ -46,15 +47,29 @@ def _is_loopback(url: str | None) -> bool:
         return False
 
 
+#: The clients each loop opened, closed there by :func:`close_loop_clients`.
+_OPEN: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, weakref.WeakSet[OpenAIClientLM]
+] = weakref.WeakKeyDictionary()
+_STALE: list[openai.AsyncOpenAI] = []
+
+
+async def close_loop_clients() -> None:
+    """Close every SDK client opened on the running loop, on it (before the loop ends)."""
+    for lm in list(_OPEN.pop(asyncio.get_running_loop(), ())):
+        await lm.aclose()
+
+
 class OpenAIClientLM:
     """A chat model behind an OpenAI-compatible endpoint.
 
     ``model`` is ``"openai/<name>"`` (the prefix is optional); ``<name>`` is what the
     server sees.  ``base_url`` and ``api_key`` default to ``OPENAI_BASE_URL`` and
-    ``OPENAI_API_KEY``.  A server on the loopback address is assumed to be a local
-    model and costs 0 unless ``free=False``; otherwise cost comes from the price
-    table and is ``None`` when the model has no price.  ``http_client`` is the
-    transport seam: tests hand in an ``httpx2.AsyncClient`` with a mock transport.
+    ``OPENAI_API_KEY``.  Cost comes from the price table and is ``None`` when the
+    model has no price, on a loopback server too (a local server may be a proxy to
+    a paid provider): say ``free=True`` or ``register_price(model, 0, 0)`` when it is
+    free.  ``http_client`` is the transport seam: tests hand in an
+    ``httpx2.AsyncClient`` with a mock transport.
     """
 
     def __init__(
@@ -67,7 +82,7 @@ class OpenAIClientLM:
         temperature: float | None = None,
         max_tokens: int | None = None,
         http_client: httpx2.AsyncClient | None = None,
-        free: bool | None = None,
+        free: bool = False,
         token_param: TokenParam | None = None,
         default_headers: Mapping[str, str] | None = None,
     ) -> None:
@@ -88,7 +103,7 @@ class OpenAIClientLM:
         self.timeout = timeout
         self.temperature = temperature
         self.max_tokens = max_tokens
-        self.free = _is_loopback(self.base_url) if free is None else free
+        self.free = free
         official = self.base_url is None or urlsplit(self.base_url).hostname == _OFFICIAL_HOST
         self.token_param: TokenParam = token_param or (
             "max_completion_tokens" if official else "max_tokens"
@@ -116,7 +131,13 @@ class OpenAIClientLM:
                 http_client=self._http_client,
                 default_headers=self._default_headers or None,
             )
-            self._bound = (loop, client)  # an older client's loop has ended: drop it
+            if self._bound is not None and self._bound[0] is not None:
+                # Its loop has ended: closing it now would schedule work on that dead loop
+                # ("Event loop is closed"), so it is kept until the interpreter exits.
+                _STALE.append(self._bound[1])
+            self._bound = (loop, client)
+            if loop is not None:
+                _OPEN.setdefault(loop, weakref.WeakSet()).add(self)
         return self._bound[1]
 
     def _params(self, request: ChatRequest) -> dict[str, Any]:

@@ -106,6 +106,9 @@ class ReflectionProposer(MutationProposer):
             )
         parts.append(f"Score: {rollout.score:g}")
         parts.append(f"Feedback: {truncate_middle(rollout.feedback, budget // 4)}")
+        own = rollout.component_feedback.get(component)
+        if own:  # addressed to this component's reflection only
+            parts.append(f"Feedback on this text: {truncate_middle(own, budget // 4)}")
         return truncate_middle("\n".join(parts), budget)
 
     def build_prompt(

@@ -1,4 +1,5 @@
-"""Reports on a run: data first (:func:`collect`), then views (HTML, terminal, JSON, MLflow).
+"""Reports on a run: data first (:func:`collect`), then views (HTML, terminal, JSON, MLflow,
+W&B).
 
 ``import paretext`` does not import this package; the CLI and users import it
 when they want a report.  Every view is built from one :class:`ReportData`,
@@ -46,6 +47,8 @@ __all__ = [
     "export_dict",
     "load",
     "log_to_mlflow",
+    "log_to_wandb",
+    "mlflow_tracking_uri",
     "print_summary",
     "render_html",
     "text_diff",
@@ -92,5 +95,22 @@ def log_to_mlflow(data: ReportData, **kwargs: Any) -> str:
     Imported on call so that ``paretext.report`` never needs MLflow installed.
     """
     from ._mlflow import log_to_mlflow as _log
+
+    return _log(data, **kwargs)
+
+
+def mlflow_tracking_uri(tracking_uri: str | None = None) -> str:
+    """The tracking URI MLflow logs to: ``tracking_uri``, else MLflow's own default."""
+    from ._mlflow import tracking_uri_of
+
+    return tracking_uri_of(tracking_uri)
+
+
+def log_to_wandb(data: ReportData, **kwargs: Any) -> str:
+    """Log ``data`` to Weights & Biases; see :func:`paretext.report._wandb.log_to_wandb`.
+
+    Imported on call so that ``paretext.report`` never needs wandb installed.
+    """
+    from ._wandb import log_to_wandb as _log
 
     return _log(data, **kwargs)

@@ -27,12 +27,14 @@ __all__ = [
     "CurvePoint",
     "DiffSegment",
     "Failure",
+    "FailureGroup",
     "FeedbackItem",
     "InstanceBest",
     "ModelUsage",
     "ProposalView",
     "ReportData",
     "collect",
+    "group_failures",
     "text_diff",
 ]
 
@@ -156,6 +158,7 @@ class ReportData:
     finished: bool
     stop_reason: str | None
     seconds: float | None
+    seconds_total: float | None
     fingerprint: Mapping[str, Any]
     meta: Mapping[str, Any]
     perfect_score: float
@@ -207,6 +210,29 @@ class ReportData:
         return None if any(c is None for c in costs) else sum(c for c in costs if c is not None)
 
 
+@dataclass(frozen=True, slots=True)
+class FailureGroup:
+    """Identical failures (same kind and message) shown once, with every place they happened."""
+
+    kind: str
+    message: str
+    wheres: tuple[str, ...]
+
+    @property
+    def where(self) -> str:
+        """The first place, and how many more (kept short: the message needs the room)."""
+        more = len(self.wheres) - 1
+        return self.wheres[0] + (f" and {more} more" if more else "")
+
+
+def group_failures(failures: Sequence[Failure]) -> list[FailureGroup]:
+    """Failures grouped by (kind, message), in order of first occurrence."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for f in failures:
+        groups.setdefault((f.kind, f.message), []).append(f.where)
+    return [FailureGroup(k, m, tuple(w)) for (k, m), w in groups.items()]
+
+
 def collect(store: RunStore) -> ReportData:
     """Read ``store`` once and derive the report.  Raises ``StoreError`` when it holds no run."""
     info = store.info()
@@ -219,6 +245,7 @@ def collect(store: RunStore) -> ReportData:
         "finished": summary is not None and info.status == "finished",
         "stop_reason": None if summary is None else summary.get("stop_reason"),
         "seconds": None if summary is None else summary.get("seconds"),
+        "seconds_total": None if summary is None else summary.get("seconds_total"),
         "fingerprint": dict(info.fingerprint),
         "meta": dict(info.meta),
         "perfect_score": perfect,

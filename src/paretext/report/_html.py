@@ -13,7 +13,7 @@ from html import escape
 from importlib import resources
 
 from .._format import usd
-from ._data import ChildChange, ReportData
+from ._data import ChildChange, ReportData, group_failures
 from ._svg import colour, curve_svg, heatmap_svg, lineage_svg
 
 __all__ = ["render_html"]
@@ -99,7 +99,8 @@ def _header(data: ReportData) -> str:
         _card("failures", str(len(data.failures))),
     ]
     if data.seconds is not None:
-        cards.append(_card("wall time", f"{data.seconds:,.1f} s"))
+        total = data.seconds_total if data.seconds_total is not None else data.seconds
+        cards.append(_card("wall time", f"{total:,.1f} s"))
     banner = ""
     if not data.finished:
         banner = (
@@ -308,11 +309,12 @@ def _transfers(data: ReportData) -> str:
 def _failures(data: ReportData) -> str:
     if not data.failures:
         return '<p class="empty ok">Nothing failed.</p>'
-    shown = data.failures[:MAX_FAILURE_ROWS]
+    groups = group_failures(data.failures)  # one row per distinct failure, not per place
+    shown = groups[:MAX_FAILURE_ROWS]
     rows = [
-        (escape(f.kind), escape(f.where), f"<pre>{escape(_clip(f.message))}</pre>") for f in shown
+        (escape(g.kind), escape(g.where), f"<pre>{escape(_clip(g.message))}</pre>") for g in shown
     ]
-    more = len(data.failures) - len(shown)
+    more = len(groups) - len(shown)
     tail = (
         f'<p class="muted">… and {more} more (see <code>paretext show RUN</code>).</p>'
         if more

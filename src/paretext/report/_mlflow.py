@@ -21,7 +21,7 @@ from ._data import ReportData
 from ._export import export_dict
 from ._html import render_html
 
-__all__ = ["log_to_mlflow", "mlflow_params"]
+__all__ = ["log_to_mlflow", "mlflow_error", "mlflow_params", "tracking_uri_of"]
 
 #: MLflow rejects longer parameter values on some backends; settings are short anyway.
 MAX_PARAM_CHARS = 500
@@ -130,5 +130,31 @@ def log_to_mlflow(
     except ParetextError:
         raise
     except Exception as exc:  # MLflow raises many types; report them as one clear error
-        raise ParetextError(f"MLflow logging failed: {type(exc).__name__}: {exc}") from exc
+        uri = tracking_uri or str(mlflow.get_tracking_uri())
+        raise mlflow_error(exc, uri) from exc
     return run_id
+
+
+def mlflow_error(exc: BaseException, uri: str) -> ParetextError:
+    """What went wrong, in words that say what to do (MLflow's own messages rarely do)."""
+    text = str(exc)
+    if "MLFLOW_ALLOW_FILE_STORE" in text:
+        return ConfigError(
+            f"MLflow refuses the file tracking store {uri} unless MLFLOW_ALLOW_FILE_STORE=true "
+            "is set; log to a database instead: --tracking-uri sqlite:///mlflow.db "
+            "(or MLFLOW_TRACKING_URI)"
+        )
+    if isinstance(exc, ImportError):
+        return ConfigError(
+            f"the MLflow tracking URI {uri} needs the {exc.name or 'missing'} package: "
+            "pip install 'paretext[mlflow]'"
+        )
+    if any(w in text for w in ("Connection refused", "Max retries exceeded", "NewConnectionError")):
+        return ParetextError(f"cannot reach the MLflow tracking server at {uri}")
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    return ParetextError(f"MLflow logging to {uri} failed: {type(exc).__name__}: {first}")
+
+
+def tracking_uri_of(tracking_uri: str | None) -> str:
+    """The tracking URI MLflow will use: the given one, else its own default."""
+    return tracking_uri or str(_import_mlflow().get_tracking_uri())

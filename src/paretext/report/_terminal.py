@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .._format import usd
-from ._data import ReportData
+from ._data import ReportData, group_failures
 
 __all__ = ["print_summary", "summary_renderables"]
 
@@ -62,7 +62,10 @@ def summary_renderables(data: ReportData) -> list[RenderableType]:
     if data.stop_reason:
         facts.add_row("stopped", _safe(data.stop_reason))
     if data.seconds is not None:
-        facts.add_row("wall time", f"{data.seconds:,.1f} s")
+        total = data.seconds_total if data.seconds_total is not None else data.seconds
+        facts.add_row(
+            "wall time", f"{total:,.1f} s in all (the last process {data.seconds:,.1f} s)"
+        )
     facts.add_row("LM cost", usd(data.total_cost_usd))
     out: list[RenderableType] = [head, facts]
 
@@ -96,9 +99,12 @@ def summary_renderables(data: ReportData) -> list[RenderableType]:
 
     rejected = Counter(_reason(p.reason) for p in data.proposals if not p.accepted)
     if rejected:
-        line = _safe("rejections: " + ", ".join(f"{k} ×{n}" for k, n in rejected.most_common()))
-        line.stylize("dim")
-        out.append(line)
+        reasons = Table(title="rejections", title_justify="left", show_header=False, box=None)
+        reasons.add_column(justify="right")
+        reasons.add_column(overflow="fold")
+        for reason, n in rejected.most_common():
+            reasons.add_row(f"{n} ×", _safe(reason))
+        out.append(reasons)
 
     if data.usage:
         usage = Table(title="LM usage (recorded calls)", title_justify="left")
@@ -125,19 +131,20 @@ def summary_renderables(data: ReportData) -> list[RenderableType]:
         out.append(spread)
 
     if data.failures:
+        groups = group_failures(data.failures)
         fails = Table(
             title=f"failures ({len(data.failures)})", title_justify="left", border_style="red"
         )
         fails.add_column("kind")
         fails.add_column("where")
         fails.add_column("message", overflow="fold")
-        for f in data.failures[:MAX_FAILURES_SHOWN]:
-            fails.add_row(_safe(f.kind), _safe(f.where), _safe(f.message))
+        for g in groups[:MAX_FAILURES_SHOWN]:
+            fails.add_row(_safe(g.kind), _safe(g.where), _safe(g.message))
         out.append(fails)
-        if len(data.failures) > MAX_FAILURES_SHOWN:
+        if len(groups) > MAX_FAILURES_SHOWN:
             out.append(
                 Text(
-                    f"… and {len(data.failures) - MAX_FAILURES_SHOWN} more in the HTML report",
+                    f"… and {len(groups) - MAX_FAILURES_SHOWN} more kinds in the HTML report",
                     style="dim",
                 )
             )

@@ -26,7 +26,7 @@ from ..lm import ChatRequest, LMResponse
 
 __all__ = ["SCHEMA_VERSION", "EventRecord", "LMCallRecord", "RunInfo", "RunStore"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +67,11 @@ class RunStore(ABC):
 
     def _claim_writer(self, wait: bool) -> None:  # noqa: B027 - an optional hook
         """Become the only writer of this run (a backend shared between processes locks)."""
+
+    def claim(self, *, wait: bool = False) -> None:
+        """Become this run's only writer before deciding anything about it (``open_run``
+        claims too); raises ``RunLocked`` naming the process that writes it."""
+        self._claim_writer(wait)
 
     def open_run(
         self, fingerprint: Mapping[str, Any], meta: Mapping[str, Any], *, wait: bool = False

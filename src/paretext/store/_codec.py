@@ -74,11 +74,12 @@ def rollout_to_row(r: Rollout) -> tuple[Any, ...]:
         safe_text(r.feedback),
         dumps(dict(r.objectives)),
         safe_text(r.error),
+        dumps(dict(r.component_feedback)),
     )
 
 
 def rollout_from_row(row: tuple[Any, ...]) -> Rollout:
-    h, ex, output, trace, score, feedback, objectives, error = row
+    h, ex, output, trace, score, feedback, objectives, error, component_feedback = row
     return Rollout(
         candidate_hash=h,
         example_id=ExampleId(ex),
@@ -88,6 +89,7 @@ def rollout_from_row(row: tuple[Any, ...]) -> Rollout:
         feedback=feedback,
         objectives=json.loads(objectives),
         error=error,
+        component_feedback=json.loads(component_feedback),
     )
 
 

@@ -82,6 +82,10 @@ MIGRATIONS: list[str] = [
         WHEN reason LIKE 'merge LM failed%' THEN 'merge_lm_failed'
         ELSE 'gate_rejected' END;
     """,
+    # v3: feedback addressed to one component (Feedback.components).
+    """
+    ALTER TABLE rollouts ADD COLUMN component_feedback TEXT NOT NULL DEFAULT '{}';
+    """,
 ]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
@@ -268,7 +272,10 @@ class SQLiteRunStore(RunStore):
                 raise
 
     # -- rollouts ----------------------------------------------------------------
-    _ROLLOUT_COLS = "candidate_hash, example_id, output, trace, score, feedback, objectives, error"
+    _ROLLOUT_COLS = (
+        "candidate_hash, example_id, output, trace, score, feedback, objectives, error, "
+        "component_feedback"
+    )
 
     def get_rollout(self, candidate_hash: str, example_id: ExampleId) -> Rollout | None:
         rows = self._read(
@@ -280,7 +287,7 @@ class SQLiteRunStore(RunStore):
     def put_rollout(self, rollout: Rollout) -> None:
         self._write(
             f"INSERT OR IGNORE INTO rollouts ({self._ROLLOUT_COLS}, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (*rollout_to_row(rollout), time.time()),
         )
 
