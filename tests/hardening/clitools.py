@@ -36,6 +36,16 @@ def program(candidate, example):
     return world.program(candidate, example)
 """
 
+#: Every rollout waits until the file ``gate`` exists: the run holds its store (and its
+#: lock) for as long as the test needs, however fast or slow the machine is.
+GATED = """
+def program(candidate, example):
+    import os
+    while not os.path.exists({gate!r}):
+        time.sleep(0.02)
+    return world.program(candidate, example)
+"""
+
 #: After the seed, a rollout never returns: only a second signal ends the run.
 STUCK_AFTER_SEED = """
 def program(candidate, example):

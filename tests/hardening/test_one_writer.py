@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from clitools import SLOW, popen, run, write_task
+from clitools import GATED, SLOW, popen, run, write_task
 
 import paretext as pt
 from paretext.store import SQLiteRunStore
@@ -27,7 +27,8 @@ def _wait_for_lock(run_dir: Path) -> dict[str, object]:
 
 
 def test_second_writer_is_refused_naming_the_first(tmp_path: Path) -> None:
-    task = write_task(tmp_path, SLOW, delay=0.05)
+    gate = tmp_path / "gate"
+    task = write_task(tmp_path, GATED, gate=str(gate))
     args = ("optimize", task, "--run", tmp_path / "run", "-q", "--no-report", "-j", "1")
     with popen(*args) as first:
         holder = _wait_for_lock(tmp_path / "run")
@@ -38,6 +39,7 @@ def test_second_writer_is_refused_naming_the_first(tmp_path: Path) -> None:
         assert "--wait" in second.stderr and len(second.stderr.splitlines()) == 1
         with pytest.raises(pt.errors.StoreError, match=f"pid {first.pid}"):  # the API too
             RuleWorld().optimize(train=15, budget=60, run=tmp_path / "run")
+        gate.touch()  # only now may the first writer go on and finish
         _, err = first.communicate(timeout=120)
         assert first.returncode == 0, err
 
