@@ -43,7 +43,10 @@ from paretext.cli import app  # noqa: E402
 
 FENCE = re.compile(r"^( *)```(\w*)\n(.*?)^\1```", re.S | re.M)
 SUM = re.compile(r"What is (\d+) \+ (\d+)\?")
-PARSE_ONLY = (("bench",), ("models", "install"))
+PARSE_ONLY = (("bench",), ("models", "install"), ("optimize-artifact", "compare"))
+#: ``export NAME=VALUE ...``: the form is checked, the values are not applied (the test's own
+#: environment points every OpenAI-compatible model at the fake server).
+ASSIGNMENT = re.compile(r"^[A-Z_][A-Z0-9_]*=\S*$")
 #: Sections whose blocks another test runs for real: heading -> that test's file.
 ELSEWHERE = {"## Personalization loop": "tests/service/test_service_readme.py"}
 
@@ -108,11 +111,14 @@ def shell_lines(code: str) -> Iterator[list[str]]:
 
 
 def run_line(words: list[str], runner: CliRunner) -> None:
+    if words[0] == "export":
+        assert words[1:] and all(ASSIGNMENT.match(w) for w in words[1:]), words
+        return
     if words[0] == "make":
         done = subprocess.run(["make", "-n", *words[1:]], cwd=ROOT, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
         return
-    assert words[0] == "paretext", f"a README shell line that is not paretext or make: {words}"
+    assert words[0] == "paretext", f"a README shell line not paretext, make or export: {words}"
     args = [re.sub(r"^local(/\S+)?$", "openai/gpt-4.1-mini", w) for w in words[1:]]
     if any(tuple(args[: len(p)]) == p for p in PARSE_ONLY):
         command, rest = typer.main.get_command(app), list(args)

@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from paretext.cli import app
+from paretext.lm import register_price
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lm"))
 from fake_server import FakeOpenAIServer
@@ -37,6 +38,7 @@ def writer(body: dict[str, Any]) -> str:
 
 @pytest.fixture
 def server(monkeypatch: pytest.MonkeyPatch) -> Any:
+    register_price("fake-writer", 0, 0)  # a loopback server is free only when said so
     with FakeOpenAIServer(responder=writer) as running:
         monkeypatch.setenv("OPENAI_BASE_URL", running.base_url)
         monkeypatch.setenv("OPENAI_API_KEY", "sk-test")

@@ -111,11 +111,14 @@ def test_the_run_stops_when_its_cluster_goes_away_and_resumes_on_another(tmp_pat
             [*CLI, "resume", str(run), *QUIET, "--ray", cluster.address],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
-        stop_after(driver, run, first + 30)
+        # a third of what is left: the search may end early on a perfect score, so a fixed
+        # count of rollouts could be more than this leg has to do
+        step = max(1, (total - first) // 3)
+        stop_after(driver, run, first + step)
     driver.communicate(timeout=180)
     assert driver.returncode != EXIT_OK
     second = recorded(run)
-    assert first + 30 <= second < total
+    assert first + step <= second < total
 
     # A third cluster (a new local Ray) finishes the run where an uninterrupted one ends.
     resumed = subprocess.run(
