@@ -820,6 +820,11 @@ def export(
             typer.echo(str(output), err=True)
 
 
+RunNameOpt = Annotated[
+    str | None, typer.Option("--run-name", help="Default: the run directory's name.")
+]
+
+
 @app.command("mlflow", epilog=_EPILOG)
 def mlflow_command(
     run: RunArg,
@@ -829,9 +834,7 @@ def mlflow_command(
     tracking_uri: Annotated[
         str | None, typer.Option("--tracking-uri", help="Default: MLFLOW_TRACKING_URI.")
     ] = None,
-    run_name: Annotated[
-        str | None, typer.Option("--run-name", help="Default: the run directory's name.")
-    ] = None,
+    run_name: RunNameOpt = None,
 ) -> None:
     """Log a run to MLflow: settings, scores per accepted candidate, report and best candidate.
 
@@ -859,9 +862,7 @@ def wandb_command(
     project: Annotated[
         str, typer.Option("--project", "-p", help="W&B project name.")
     ] = "paretext",
-    run_name: Annotated[
-        str | None, typer.Option("--run-name", help="Default: the run directory's name.")
-    ] = None,
+    run_name: RunNameOpt = None,
     offline: Annotated[
         bool, typer.Option("--offline", help="Write the W&B run to disk (`wandb sync` later).")
     ] = False,
