@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import pytest
 
@@ -44,6 +44,26 @@ def _chromium() -> str:
     _missing("no Chromium found: apt-get install chromium, or set PARETEXT_CHROMIUM")
 
 
+def watched_page(browser: Any, problems: list[str], local: tuple[str, ...], label: str) -> Any:
+    """A new page that adds to ``problems`` every console error or warning, page error, and
+    request to a URL not starting with one of ``local`` (as ``label: URL``)."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.on(
+        "console",
+        lambda m: (
+            problems.append(f"console.{m.type}: {m.text}")
+            if m.type in ("error", "warning")
+            else None
+        ),
+    )
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on(
+        "request",
+        lambda r: problems.append(f"{label}: {r.url}") if not r.url.startswith(local) else None,
+    )
+    return page
+
+
 @pytest.fixture
 def artifacts(request: pytest.FixtureRequest) -> Path:
     base = Path(
@@ -68,24 +88,7 @@ def test_report_in_chromium(clean: Path, tmp_path: Path, artifacts: Path) -> Non
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=executable, args=ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.on(
-                "console",
-                lambda m: (
-                    problems.append(f"console.{m.type}: {m.text}")
-                    if m.type in ("error", "warning")
-                    else None
-                ),
-            )
-            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-            page.on(
-                "request",
-                lambda r: (
-                    problems.append(f"network request: {r.url}")
-                    if not r.url.startswith(("file:", "data:", "about:"))
-                    else None
-                ),
-            )
+            page = watched_page(browser, problems, ("file:", "data:", "about:"), "network request")
             page.goto(page_file.as_uri())
             page.wait_for_load_state("load")
 

@@ -13,7 +13,7 @@ from servers import wait_for
 from world import SLOT, event
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "report"))
-from test_browser import ARGS, _chromium, _missing
+from test_browser import ARGS, _chromium, _missing, watched_page
 
 pytestmark = pytest.mark.slow
 
@@ -48,24 +48,8 @@ def test_page_lists_slots_versions_and_rounds(service_factory: Any, request: Any
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=executable, args=ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.on(
-                "console",
-                lambda m: (
-                    problems.append(f"console.{m.type}: {m.text}")
-                    if m.type in ("error", "warning")
-                    else None
-                ),
-            )
-            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-            page.on(
-                "request",
-                lambda r: (
-                    problems.append(f"request elsewhere: {r.url}")
-                    if not r.url.startswith((service.url, "data:", "about:"))
-                    else None
-                ),
-            )
+            local = (service.url, "data:", "about:")
+            page = watched_page(browser, problems, local, "request elsewhere")
             page.on(
                 "response",
                 lambda r: problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None,
