@@ -79,7 +79,7 @@ def test_kill_nine_anywhere_loses_nothing(
     database: str, tmp_path: Path, llm: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rng = random.Random(12)
-    llm.latency = 0.01  # a round long enough to be killed in the middle of
+    llm.latency = 0.1  # slow LLM calls: the round is still running when its worker is killed
     service = Service(database, tmp_path, llm, inline_worker=False, workers=2, lease=2.0)
     store = ServiceStore(connect(database))
     try:
@@ -95,23 +95,25 @@ def test_kill_nine_anywhere_loses_nothing(
             )
             assert c.post("/v1/slots/support/rounds").status_code == 202
         with Clients(service.url, token) as clients:
-            wait_for(lambda: store.running_rounds(), 30, "a running round")
             kills = 0
-            for cycle in range(2):
-                time.sleep(rng.uniform(0.2, 1.0))
-                pid = _owner_pid(store)
-                victim = next((w for w in service.workers if w.proc and w.proc.pid == pid), None)
-                if victim is not None:
-                    victim.kill()  # mid-round: the other worker takes it over after the lease
-                    kills += 1
-                    victim.start()
+            for _ in range(2):
+                # Kill whichever worker owns the round once it has made some LLM calls:
+                # the first owner, then the one that took the round over after its lease.
+                pid = wait_for(lambda: _owner_pid(store), 30, "a worker to own the round")
+                calls = llm.total_requests + rng.randint(3, 15)
+                wait_for(lambda: llm.total_requests >= calls, 30, "the owner's LLM calls")
+                victim = next(w for w in service.workers if w.proc and w.proc.pid == pid)
+                victim.kill()
+                kills += 1
+                victim.start()
                 time.sleep(rng.uniform(0.1, 0.6))
                 service.api.kill()  # mid-request for some of the clients
                 service.api.start()
                 service.wait_ready()
-                del cycle
+                wait_for(lambda: _owner_pid(store) != pid, 30, "the round's lease to pass on")
+            llm.latency = 0.01
             time.sleep(1.0)
-        assert kills >= 1, "the round finished before a worker could be killed"
+        assert kills == 2
         wait_for(lambda: not store.running_rounds(), 120, "every round to finish")
 
         slot = store.slot(1, "support")
