@@ -43,6 +43,7 @@ from .engine import (
     candidate_selector,
     component_selector,
     plan_holdout,
+    record_selection,
     select_on_holdout,
 )
 from .errors import ConfigError
@@ -372,7 +373,11 @@ async def aoptimize(
     bar = terminal_progress() if progress else None
     try:
         result = await Engine(spec, ObserverGroup([o for o in (observer, bar) if o])).run()
-        return result if plan is None else await select_on_holdout(spec, result, plan)
+        if plan is None:
+            return result
+        selected = await select_on_holdout(spec, result, plan)
+        await asyncio.to_thread(record_selection, spec.store, selected)
+        return selected
     except BaseException:
         if bar is not None:
             bar.close(failed=True)

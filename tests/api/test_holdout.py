@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 
 import paretext as pt
+from paretext import report
 from paretext.api import _examples
 from paretext.engine import plan_holdout
 from paretext.errors import ConfigError
@@ -55,10 +58,25 @@ def test_the_slice_is_kept_out_of_the_search_and_chooses_the_result(tmp_path: Pa
     assert selection.search_best in selection.scores
     assert len(selection.scores) <= 3
     assert result.rollouts_limit == 150 and result.rollouts_used <= 150
+    # The stored run says the same: load (and every report reading it) returns the choice.
+    stored = pt.load(tmp_path / "run")
+    assert stored.selection == selection and stored.best == result.best
+    assert (stored.rollouts_used, stored.rollouts_limit) == (
+        result.rollouts_used, result.rollouts_limit)
+    data = report.load(tmp_path / "run")
+    assert data.best == result.best.id and data.selection == selection
+    line = data.selection_line
+    assert line is not None and line.startswith("chosen on 6 held-out examples: ")
+    console = Console(width=400, record=True)
+    report.print_summary(data, console)
+    assert line in console.export_text()
+    assert html.escape(line) in report.render_html(data)
     # Resuming pays for nothing: the held-out rollouts are in the store too.
     calls.clear()
     again = WORLD.optimize(**kwargs)
     assert calls == [] and again.selection == selection and again.best == result.best
+    assert again.rollouts_used == result.rollouts_used
+    assert pt.load(tmp_path / "run").selection == selection
 
 
 def test_without_holdout_nothing_changes() -> None:

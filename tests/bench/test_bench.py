@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -161,6 +162,17 @@ def test_comparisons_and_command_from_records() -> None:
     assert (row.test_low, row.test_high) == (1.0, 1.0)
     assert command(BenchConfig(tasks=("boolq",), seeds=(0, 1), budget=40)) == (
         "paretext bench --tasks boolq --seeds 0,1 --budget 40")
+
+
+def test_one_minibatch_per_proposal_affords_more_proposals_at_a_small_budget() -> None:
+    small = BenchConfig(optimizers=("gepa",), tasks=("rules",), seeds=(0,), budget=60,
+                        train=10, val=8, test=6)
+    classic = replace(small, minibatches_per_proposal=1)
+    default_run, = (r for r in bench(None, small).runs if r.optimizer == "gepa")
+    classic_run, = (r for r in bench(None, classic).runs if r.optimizer == "gepa")
+    assert classic_run.proposals > default_run.proposals >= 1
+    assert classic_run.rollouts_used <= 60 and default_run.rollouts_used <= 60
+    assert command(classic).endswith("--budget 60 --train 10 --val 8 --test 6 --minibatches 1")
 
 
 def test_test_time_search_scores_each_problem_by_its_best_program(tmp_path: Path) -> None:

@@ -101,7 +101,7 @@ def test_kill_nine_anywhere_loses_nothing(
                 # the first owner, then the one that took the round over after its lease.
                 pid = wait_for(lambda: _owner_pid(store), 30, "a worker to own the round")
                 calls = llm.total_requests + rng.randint(3, 15)
-                wait_for(lambda: llm.total_requests >= calls, 30, "the owner's LLM calls")
+                wait_for(lambda n=calls: llm.total_requests >= n, 30, "the owner's LLM calls")
                 victim = next(w for w in service.workers if w.proc and w.proc.pid == pid)
                 victim.kill()
                 kills += 1
@@ -110,7 +110,7 @@ def test_kill_nine_anywhere_loses_nothing(
                 service.api.kill()  # mid-request for some of the clients
                 service.api.start()
                 service.wait_ready()
-                wait_for(lambda: _owner_pid(store) != pid, 30, "the round's lease to pass on")
+                wait_for(lambda p=pid: _owner_pid(store) != p, 30, "the round's lease to pass on")
             llm.latency = 0.01
             time.sleep(1.0)
         assert kills == 2

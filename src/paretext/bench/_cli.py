@@ -193,6 +193,10 @@ def cli(
     minutes: Annotated[float | None, typer.Option(
         "--minutes-per-run", min=0.1, help="Also stop each run's proposals after this long.",
     )] = None,
+    minibatches: Annotated[int | None, typer.Option(
+        "--minibatches", min=1, help="Minibatches each reflective proposal reads (default: "
+        "ReflectionConfig's; 1 is GEPA's one minibatch, for budgets of a few dozen rollouts).",
+    )] = None,
     concurrency: Annotated[int | None, typer.Option("--concurrency", "-j", min=1)] = None,
     quick: Annotated[bool, typer.Option(
         "--quick", help="The small configuration (3 seeds, BoolQ and MBPP test-time search, "
@@ -216,6 +220,7 @@ def cli(
             holdout=None if holdout is None else (int(holdout) if holdout >= 1 else holdout),
             reflection_lm=reflection_lm, task_max_tokens=max_tokens,
             minutes_per_run=minutes, concurrency=concurrency,
+            minibatches_per_proposal=minibatches,
         )
         stamp = time.strftime("%Y%m%d-%H%M%S")
         out_dir = out or Path("benchmarks/results") / f"{'quick' if quick else 'bench'}-{stamp}"

@@ -78,6 +78,9 @@ class BenchConfig:
     task_max_tokens: int | None = None
     reflection_max_tokens: int | None = 400
     reflection_chars_per_example: int = 1500
+    #: ``None``: :class:`ReflectionConfig`'s default.  At a few dozen rollouts, ``1`` (GEPA's
+    #: one reflection on one minibatch) affords several proposals where the default affords one.
+    minibatches_per_proposal: int | None = None
     proposals_in_flight: int = 2
     concurrency: int = 8
     minutes_per_run: float | None = None
@@ -122,6 +125,7 @@ QUICK = BenchConfig(
     problems=10,
     reflection_lm="local",
     reflection_max_tokens=300,
+    minibatches_per_proposal=1,
     concurrency=8,
     minutes_per_run=1.0,
 )
@@ -305,6 +309,10 @@ async def _one_run(
             max_tokens=config.reflection_max_tokens,
             max_chars_per_example=config.reflection_chars_per_example,
         )
+        if config.minibatches_per_proposal is not None:
+            reflection = replace(
+                reflection, minibatches_per_proposal=config.minibatches_per_proposal
+            )
         engine = EngineConfig(
             seed=seed, concurrency=config.concurrency,
             proposals_in_flight=config.proposals_in_flight,
@@ -565,7 +573,7 @@ _FLAGS = (
     ("task-lm", "task_lm"),
     ("reflection-lm", "reflection_lm"), ("max-tokens", "task_max_tokens"),
     ("minutes-per-run", "minutes_per_run"), ("concurrency", "concurrency"),
-    ("holdout", "holdout"),
+    ("holdout", "holdout"), ("minibatches", "minibatches_per_proposal"),
 )
 
 

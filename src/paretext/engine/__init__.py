@@ -16,7 +16,7 @@ from ._holdout import HoldoutPlan, plan_holdout, select_on_holdout
 from ._loop import Engine
 from ._observer import EngineObserver, ObserverGroup
 from ._planner import Plan, Planner
-from ._recorder import StoreRecorder
+from ._recorder import StoreRecorder, record_selection
 from ._replay import replay, run_failures
 from ._sampling import EpochSampler
 from ._selection import (
@@ -71,6 +71,7 @@ __all__ = [
     "frontier_keys",
     "pareto_frontier",
     "plan_holdout",
+    "record_selection",
     "replay",
     "run_failures",
     "run_rollout",

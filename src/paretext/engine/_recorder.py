@@ -10,16 +10,18 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
-from .._types import Proposal, Result
+from .._ids import CandidateId, ExampleId
+from .._types import HoldoutSelection, Proposal, Result
 from .._verdict import StopReason
 from ..errors import StoreError
 from ..store import RunStore
 from ._observer import EngineObserver
 from ._state import RunSnapshot
 
-__all__ = ["StoreRecorder", "run_summary"]
+__all__ = ["StoreRecorder", "read_selection", "record_selection", "run_summary"]
 
 
 class StoreRecorder(EngineObserver):
@@ -87,3 +89,44 @@ def run_summary(result: Result) -> dict[str, Any]:
         "stop_reason": result.stop_reason,
         "seconds": round(result.seconds, 3),
     }
+
+
+def record_selection(store: RunStore, result: Result) -> None:
+    """Keep the held-out choice with the finished run, so ``load`` and reports return it too.
+
+    The summary's best and rollout counts become the selected result's; the search's
+    own records stay as they are (a resumed run retraces them, then chooses again from
+    recorded rollouts, paying nothing).
+    """
+    selection = result.selection
+    if selection is None:
+        return
+    info = store.info()
+    store.finish(
+        {
+            **(info.summary or {}),
+            **run_summary(result),
+            "selection": {
+                "examples": list(selection.examples),
+                "scores": dict(selection.scores),
+                "chosen": selection.chosen,
+                "search_best": selection.search_best,
+            },
+        },
+        status=info.status,
+    )
+
+
+def read_selection(summary: Mapping[str, Any]) -> HoldoutSelection | None:
+    """The held-out choice :func:`record_selection` kept, if the run made one."""
+    kept = summary.get("selection")
+    if not isinstance(kept, Mapping):
+        return None
+    return HoldoutSelection(
+        examples=tuple(ExampleId(str(e)) for e in kept["examples"]),
+        scores=MappingProxyType(
+            {CandidateId(str(c)): float(v) for c, v in kept["scores"].items()}
+        ),
+        chosen=CandidateId(str(kept["chosen"])),
+        search_best=CandidateId(str(kept["search_best"])),
+    )

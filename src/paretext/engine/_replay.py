@@ -17,6 +17,7 @@ from .._verdict import StopReason
 from ..errors import StoreError
 from ..lm import UsageTracker
 from ..store import RunInfo, RunStore
+from ._recorder import read_selection
 from ._state import CommittedState, FrontierType, Outcome, RunSnapshot
 
 __all__ = ["replay", "run_failures"]
@@ -66,7 +67,7 @@ def replay(store: RunStore) -> RunSnapshot:
     used = summary.get("rollouts_used")
     limit = summary.get("rollouts_limit", info.meta.get("rollouts_limit"))
     stopped = summary.get("stopped")
-    return state.snapshot(
+    snapshot = state.snapshot(
         rollouts_spent=used if isinstance(used, int) else state.spent,
         rollouts_limit=limit if isinstance(limit, int) else None,
         usage=tracker.totals(),
@@ -75,3 +76,7 @@ def replay(store: RunStore) -> RunSnapshot:
         stopped=StopReason(stopped) if isinstance(stopped, str) else None,
         stop_reason=summary.get("stop_reason"),
     )
+    selection = read_selection(summary)
+    if selection is None:
+        return snapshot
+    return replace(snapshot, best=snapshot.candidate(selection.chosen), selection=selection)

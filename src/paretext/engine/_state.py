@@ -17,7 +17,15 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from .._ids import CandidateId, ExampleId, content_hash
-from .._types import Candidate, Failure, Proposal, Result, Rollout, UsageTotals
+from .._types import (
+    Candidate,
+    Failure,
+    HoldoutSelection,
+    Proposal,
+    Result,
+    Rollout,
+    UsageTotals,
+)
 from .._verdict import StopReason, Verdict
 from ._frontier import pareto_frontier
 from ._selection import PoolView
@@ -97,6 +105,8 @@ class RunSnapshot:
     status: str = "running"
     stopped: StopReason | None = None
     stop_reason: str | None = None
+    #: Set when a held-out slice chose ``best`` (see :func:`paretext.optimize`'s ``holdout``).
+    selection: HoldoutSelection | None = None
 
     def candidate(self, candidate_id: str) -> Candidate:
         for c in self.candidates:
@@ -141,6 +151,7 @@ class RunSnapshot:
             stop_reason=self.stop_reason,
             run_path=run_path,
             seconds=self.elapsed_s,
+            selection=self.selection,
         )
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from .._ids import content_hash
-from .._types import Candidate, Failure, Proposal, Rollout, UsageTotals
+from .._types import Candidate, Failure, HoldoutSelection, Proposal, Rollout, UsageTotals
 from ..artifact import Transfer, find_transfers
 from ..engine import Commit, RunSnapshot, replay, run_failures
 from ..store import RunStore
@@ -176,6 +176,20 @@ class ReportData:
     rollouts_limit: int | None
     #: Ideas that spread between tasks (batch-mode artifact runs; see paretext.artifact).
     transfers: tuple[Transfer, ...] = ()
+    #: How a held-out validation slice chose ``best`` (``optimize(holdout=...)``), if it did.
+    selection: HoldoutSelection | None = None
+
+    @property
+    def selection_line(self) -> str | None:
+        """The held-out choice in one sentence, for every view of the run."""
+        s = self.selection
+        if s is None:
+            return None
+        chosen = f"{s.chosen} ({s.scores[s.chosen]:.3f})"
+        if s.chosen == s.search_best:
+            return f"chosen on {len(s.examples)} held-out examples: {chosen}, the search's best"
+        return (f"chosen on {len(s.examples)} held-out examples: {chosen} over the search's "
+                f"best {s.search_best} ({s.scores[s.search_best]:.3f})")
 
     @property
     def batch_mode(self) -> bool:
@@ -277,6 +291,7 @@ def collect(store: RunStore) -> ReportData:
         rollouts_used=snap.rollouts_spent,
         rollouts_limit=snap.rollouts_limit,
         transfers=_transfers(info.meta, candidates),
+        selection=snap.selection,
     )
 
 

@@ -86,7 +86,8 @@ def _header(data: ReportData) -> str:
         _card(
             "best validation score",
             _num(best.score if best else None),
-            f"{best.id}, seed {_num(seed)}" if best else "",
+            (f"{best.id}, seed {_num(seed)}" if best else "")
+            + (f"; {data.selection_line}" if data.selection_line else ""),
         ),
         _card("candidates", str(len(data.candidates)), f"{len(data.frontier)} on the frontier"),
         _card(

@@ -52,6 +52,8 @@ def summary_renderables(data: ReportData) -> list[RenderableType]:
     facts.add_row(
         "best", f"{_num(best.score if best else None)}" + (f" ({best.id})" if best else "")
     )
+    if data.selection_line:
+        facts.add_row("", data.selection_line)
     facts.add_row("seed", _num(data.seed_score))
     budget = f"{data.rollouts_used:,}" + (
         f" / {data.rollouts_limit:,}" if data.rollouts_limit else ""
