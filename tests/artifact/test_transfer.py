@@ -50,6 +50,14 @@ def test_lines_every_seed_had_and_merges_are_not_transfers() -> None:
     assert find_transfers([seed, c1, c2], ["dot", "axpy"]) == ()
 
 
+def test_a_header_include_is_not_an_idea() -> None:
+    seed = cand("c0", None, DOT, AXPY, (0.5, 0.5), ())
+    c1 = cand("c1", "c0", "#include <stdio.h>\n" + DOT, AXPY, (0.8, 0.5), ("dot",))
+    c2 = cand("c2", "c1", c1.components["dot"], "#include <stdio.h>\n" + AXPY, (0.8, 0.7),
+              ("axpy",))
+    assert find_transfers([seed, c1, c2], ["dot", "axpy"]) == ()
+
+
 def test_hints_offer_the_biggest_gain_on_other_tasks_as_a_diff() -> None:
     seed = cand("c0", None, DOT, AXPY, (0.5, 0.5), ())
     c1 = cand("c1", "c0", DOT.replace("float s = 0;", "float s0 = 0, s1 = 0;"), AXPY,

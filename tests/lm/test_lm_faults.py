@@ -57,7 +57,7 @@ async def chain(fake_server: FakeOpenAIServer) -> AsyncIterator[Chain]:
     sleeps = Sleeps()
     policy = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05)
     lm = RetryingLM(
-        LimitedLM(TimeoutLM(client, 0.5), Limiter(4)), policy, rng=random.Random(1), sleep=sleeps
+        LimitedLM(TimeoutLM(client, 2.0), Limiter(4)), policy, rng=random.Random(1), sleep=sleeps
     )
     yield Chain(client, lm, sleeps)
     await client.aclose()
@@ -93,7 +93,7 @@ async def test_500_is_retried_with_backoff(chain: Chain, fake_server: FakeOpenAI
 async def test_a_reply_slower_than_the_timeout_is_retried(
     chain: Chain, fake_server: FakeOpenAIServer
 ) -> None:
-    fake_server.inject(Fault("slow", delay=1.5))
+    fake_server.inject(Fault("slow", delay=4.0))  # past the 2 s timeout
     response = await chain.lm.chat(ask())
     assert response.usage == EXPECTED
     assert len(chain.sleeps.delays) == 1

@@ -105,7 +105,8 @@ def test_the_run_stops_when_its_cluster_goes_away_and_resumes_on_another(tmp_pat
     assert 30 <= first < total
 
     # Attached to a node (a plain address): Ray ends this process when that node goes away,
-    # like kill -9; the store keeps every rollout finished until then.
+    # like kill -9 -- or, now and then, leaves it waiting on the dead node (README, Ray), and
+    # then the user kills it; either way the store keeps every rollout finished until then.
     with two_nodes() as cluster:
         driver = subprocess.Popen(
             [*CLI, "resume", str(run), *QUIET, "--ray", cluster.address],
@@ -115,7 +116,11 @@ def test_the_run_stops_when_its_cluster_goes_away_and_resumes_on_another(tmp_pat
         # count of rollouts could be more than this leg has to do
         step = max(1, (total - first) // 3)
         stop_after(driver, run, first + step)
-    driver.communicate(timeout=180)
+    try:
+        driver.communicate(timeout=90)
+    except subprocess.TimeoutExpired:
+        driver.kill()
+        driver.communicate()
     assert driver.returncode != EXIT_OK
     second = recorded(run)
     assert first + step <= second < total

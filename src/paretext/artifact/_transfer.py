@@ -6,7 +6,8 @@ idea spread from that candidate to ``t``.  Lines are compared by *shape*:
 tokens, with the names each task's seed already used (its parameters and
 locals) replaced by a placeholder, so ``acc1 += x[i + 1] * y[i + 1]`` in one
 kernel and ``acc1 += a[i + 1] * w[i + 1]`` in another match, while lines any
-seed already had never count.  Pure: computed from committed candidates alone.
+seed already had never count, nor do ``#include`` lines.  Pure: computed from
+committed candidates alone.
 """
 
 from __future__ import annotations
@@ -57,8 +58,8 @@ def line_shapes(text: str, local_names: set[str]) -> dict[str, str]:
     shapes: dict[str, str] = {}
     for line in text.splitlines():
         tokens = _TOKEN.findall(line)
-        if len(tokens) < _MIN_TOKENS:
-            continue
+        if len(tokens) < _MIN_TOKENS or tokens[:2] == ["#", "include"]:
+            continue  # too short, or a header include: boilerplate every task may add
         shape = " ".join("_" if t in local_names else t for t in tokens)
         shapes.setdefault(shape, line.strip())
     return shapes
