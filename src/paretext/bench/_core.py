@@ -112,9 +112,8 @@ class BenchConfig:
 #: test-time search on code (MBPP, 10 problems searched), 40 rollouts each with one minibatch
 #: per proposal, the search capped at a minute per run, the bundled 0.5B model as both task
 #: and reflection LM on llama.cpp's batched server: 12 runs sized for under 20 minutes on 2
-#: cores.  It checks the pipeline and
-#: the article's claims (1) and (4) at a size where only large effects show; the statistics
-#: say which differences it cannot tell apart.
+#: cores.  It checks the pipeline and the article's claims (1) and (4) at a size where only
+#: large effects show; the statistics say which differences it cannot tell apart.
 QUICK = BenchConfig(
     optimizers=("gepa", "best_of_n"),
     tasks=("boolq", "mbpp_search"),
