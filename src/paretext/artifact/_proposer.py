@@ -14,17 +14,14 @@ from __future__ import annotations
 import asyncio
 import difflib
 from collections.abc import Callable, Mapping, Sequence
-from functools import partial
 from typing import Any, Literal
 
 from .._ids import ExampleId
 from .._types import Candidate, Rollout
-from ..lm import Message
 from ..propose import (
     MutationProposer,
     MutationRequest,
-    ask_for_text,
-    extract_text,
+    ask_for_rewrite,
     truncate_middle,
 )
 from ._layout import Layout
@@ -215,24 +212,9 @@ class ArtifactProposer(MutationProposer):
         return EVALUATION.format(where=where, feedback="\n\n".join(blocks))
 
     async def _one(self, request: MutationRequest, component: str) -> str:
-        current = self.current(request, component)
-
-        def parse(reply: str, cut_off: bool) -> str:
-            return extract_text(
-                reply, current=current, cut_off=cut_off,
-                known=partial(request.already_evaluated, component),
-            )
-
-        return await ask_for_text(
-            self.lm,
-            self.limiter,
-            (Message("system", SYSTEM.format(kind=self.kind)),
-             Message("user", self.build_prompt(request, component))),
-            parse,
-            iteration=request.iteration,
-            attempts=self.attempts,
-            temperature=self.temperature,
-            max_tokens=self.max_tokens,
-            retry_temperature=self.retry_temperature,
-            retry=RETRY,
+        return await ask_for_rewrite(
+            self.lm, self.limiter, request, component, self.current(request, component),
+            SYSTEM.format(kind=self.kind), self.build_prompt(request, component),
+            attempts=self.attempts, temperature=self.temperature, max_tokens=self.max_tokens,
+            retry_temperature=self.retry_temperature, retry=RETRY,
         )

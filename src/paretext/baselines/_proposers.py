@@ -11,18 +11,15 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Sequence
-from functools import partial
 from typing import Any
 
 from .._types import Candidate, Rollout
 from ..errors import ReflectionParseError
-from ..lm import Message
 from ..propose import (
     MutationProposer,
     MutationRequest,
-    ask_for_text,
+    ask_for_rewrite,
     component_steps,
-    extract_text,
     render_value,
     truncate_middle,
 )
@@ -89,24 +86,10 @@ class _LMRewriter(MutationProposer):
         return dict(zip(request.components, texts, strict=True))
 
     async def _one(self, request: MutationRequest, component: str) -> str:
-        current = self.current_for(request, component)
-
-        def parse(reply: str, cut_off: bool) -> str:
-            return extract_text(
-                reply, current=current, cut_off=cut_off,
-                known=partial(request.already_evaluated, component),
-            )
-
-        return await ask_for_text(
-            self.lm,
-            self.limiter,
-            (Message("system", self.system), Message("user", self.prompt_for(request, component))),
-            parse,
-            iteration=request.iteration,
-            attempts=self.attempts,
-            temperature=self.temperature,
-            max_tokens=self.max_tokens,
-            draw=request.draw,
+        return await ask_for_rewrite(
+            self.lm, self.limiter, request, component, self.current_for(request, component),
+            self.system, self.prompt_for(request, component), attempts=self.attempts,
+            temperature=self.temperature, max_tokens=self.max_tokens, draw=request.draw,
         )
 
 

@@ -11,16 +11,17 @@ import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from .._ids import content_hash
 from .._types import Candidate, Rollout
 from ..errors import ReflectionParseError
 from ..lm import LM, ChatRequest, Message
-from ._extract import truncate_middle
+from ._extract import extract_text, truncate_middle
 from ._templates import RETRY
 
-__all__ = ["MutationProposer", "MutationRequest", "ask_for_text"]
+__all__ = ["MutationProposer", "MutationRequest", "ask_for_rewrite", "ask_for_text"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,3 +131,36 @@ async def ask_for_text(
             last = exc
     assert last is not None
     raise last
+
+
+async def ask_for_rewrite(
+    lm: LM,
+    limiter: asyncio.Semaphore,
+    request: MutationRequest,
+    component: str,
+    current: str,
+    system: str,
+    prompt: str,
+    *,
+    attempts: int,
+    temperature: float | None,
+    max_tokens: int | None = None,
+    retry_temperature: float | None = None,
+    retry: str = RETRY,
+    draw: int = 0,
+) -> str:
+    """A new text for ``component`` of ``request``: :func:`ask_for_text` refusing a reply that
+    repeats ``current`` or a text already evaluated."""
+
+    def parse(reply: str, cut_off: bool) -> str:
+        return extract_text(
+            reply, current=current, cut_off=cut_off,
+            known=partial(request.already_evaluated, component),
+        )
+
+    messages = (Message("system", system), Message("user", prompt))
+    return await ask_for_text(
+        lm, limiter, messages, parse, iteration=request.iteration, attempts=attempts,
+        temperature=temperature, max_tokens=max_tokens, retry_temperature=retry_temperature,
+        retry=retry, draw=draw,
+    )
